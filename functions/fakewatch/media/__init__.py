@@ -1,0 +1,1 @@
+"""Intake: sniffing, limits and decoding of uploaded media."""

@@ -1,0 +1,79 @@
+"""Every environment variable fakewatch reads, in one place, under one prefix.
+
+Providers and the Pulumi stacks use these names; nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+PREFIX = "FAKEWATCH_"
+
+POLICY = f"{PREFIX}POLICY"  # path, store URI or inline JSON/YAML of the policy
+MODEL_MANIFEST = f"{PREFIX}MODEL_MANIFEST"  # path or store URI of a model manifest (optional)
+RESULTS_BUCKET = f"{PREFIX}RESULTS_BUCKET"  # bucket/container for verdicts and audit log
+RESULTS_PREFIX = f"{PREFIX}RESULTS_PREFIX"  # key prefix of verdict documents
+AUDIT_PREFIX = f"{PREFIX}AUDIT_PREFIX"  # key prefix of the hash-chained audit log
+QUARANTINE_BUCKET = f"{PREFIX}QUARANTINE_BUCKET"  # bucket/container quarantined objects go to
+RESULT_TOPIC = f"{PREFIX}RESULT_TOPIC"  # event bus / Pub/Sub topic / Event Grid topic endpoint
+ESCALATION_ENDPOINT = f"{PREFIX}ESCALATION_ENDPOINT"  # endpoint name or URL (optional)
+ESCALATION_TIMEOUT_S = f"{PREFIX}ESCALATION_TIMEOUT_S"
+IDEMPOTENCY_TABLE = f"{PREFIX}IDEMPOTENCY_TABLE"  # AWS: DynamoDB table for Powertools Idempotency
+LOG_LEVEL = f"{PREFIX}LOG_LEVEL"
+
+ALL = (
+    POLICY,
+    MODEL_MANIFEST,
+    RESULTS_BUCKET,
+    RESULTS_PREFIX,
+    AUDIT_PREFIX,
+    QUARANTINE_BUCKET,
+    RESULT_TOPIC,
+    ESCALATION_ENDPOINT,
+    ESCALATION_TIMEOUT_S,
+    IDEMPOTENCY_TABLE,
+    LOG_LEVEL,
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings a deployed scanner runs with, read once at cold start."""
+
+    results_bucket: str
+    quarantine_bucket: str | None = None
+    results_prefix: str = "verdicts/"
+    audit_prefix: str = "audit/"
+    policy: str | None = None
+    model_manifest: str | None = None
+    result_topic: str | None = None
+    escalation_endpoint: str | None = None
+    escalation_timeout_s: float = 10.0
+    idempotency_table: str | None = None
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        results = env.get(RESULTS_BUCKET)
+        if not results:
+            from fakewatch.errors import ConfigError
+
+            raise ConfigError(f"{RESULTS_BUCKET} must name the bucket verdicts are written to")
+        return cls(
+            results_bucket=results,
+            quarantine_bucket=env.get(QUARANTINE_BUCKET) or None,
+            results_prefix=env.get(RESULTS_PREFIX, "verdicts/"),
+            audit_prefix=env.get(AUDIT_PREFIX, "audit/"),
+            policy=env.get(POLICY) or None,
+            model_manifest=env.get(MODEL_MANIFEST) or None,
+            result_topic=env.get(RESULT_TOPIC) or None,
+            escalation_endpoint=env.get(ESCALATION_ENDPOINT) or None,
+            escalation_timeout_s=float(env.get(ESCALATION_TIMEOUT_S, "10")),
+            idempotency_table=env.get(IDEMPOTENCY_TABLE) or None,
+            log_level=env.get(LOG_LEVEL, "INFO"),
+            extra={k: v for k, v in env.items() if k.startswith(PREFIX) and k not in ALL},
+        )

@@ -1,0 +1,1 @@
+"""fakewatch_iac."""
