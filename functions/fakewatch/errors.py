@@ -57,3 +57,7 @@ class ModelIntegrityError(FakewatchError):
 
 class EscalationUnavailable(FakewatchError):
     """The escalation endpoint is down, slow, or its circuit breaker is open."""
+
+
+class ScanTimeout(FakewatchError, TimeoutError):
+    """Decoding or analysis ran past its wall-clock budget."""

@@ -15,6 +15,7 @@ class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     AUDIO = "audio"
+    DOCUMENT = "document"  # PDF: only provenance (C2PA) applies
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,252 @@
+"""The pipeline for one object's bytes: intake → signals → fusion → escalation → decision.
+
+``Scanner`` is pure: bytes in, :class:`~fakewatch.verdict.Verdict` out, never raising for bad
+input. Storage, tagging and quarantine live in :mod:`fakewatch.service`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from fakewatch import PIPELINE_VERSION
+from fakewatch.errors import (
+    CorruptMedia,
+    EscalationUnavailable,
+    LimitExceeded,
+    ScanTimeout,
+    TransientError,
+    UnsupportedMedia,
+)
+from fakewatch.explain import explain, explain_error, explain_skip
+from fakewatch.fusion import Fused, fuse
+from fakewatch.labels import Action, ErrorReason, Label
+from fakewatch.media.intake import open_media
+from fakewatch.media.types import Media
+from fakewatch.policy import Policy
+from fakewatch.ports.escalation import EscalationClient, EscalationRequest
+from fakewatch.signals.base import ModelInfo, Signal, SignalResult, Status
+from fakewatch.verdict import ObjectIdentity, Verdict
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _intake_error(exc: Exception) -> tuple[ErrorReason, str]:
+    if isinstance(exc, LimitExceeded):
+        return ErrorReason.TOO_LARGE, str(exc)
+    if isinstance(exc, ScanTimeout):
+        return ErrorReason.TIMEOUT, str(exc)
+    if isinstance(exc, UnsupportedMedia):
+        return ErrorReason.UNSUPPORTED, str(exc)
+    return ErrorReason.CORRUPT, str(exc)
+
+
+class Scanner:
+    """Runs the signals a policy enables over one object and decides."""
+
+    def __init__(
+        self,
+        signals: Sequence[Signal],
+        policy: Policy | None = None,
+        escalation: EscalationClient | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.signals = list(signals)
+        self.policy = policy or Policy()
+        self.escalation = escalation
+        self.clock = clock
+        self.fingerprint = self._fingerprint()
+
+    @classmethod
+    def default(cls, policy: Policy | None = None, **kw: object) -> Scanner:
+        from fakewatch.signals import registry
+
+        policy = policy or Policy()
+        return cls(registry.build(policy.signals), policy, **kw)  # type: ignore[arg-type]
+
+    def _fingerprint(self) -> str:
+        parts = [PIPELINE_VERSION, self.policy.fingerprint()]
+        parts += sorted(f"{m.name}@{m.version}#{m.sha256}" for m in self.models())
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def models(self) -> list[ModelInfo]:
+        return [s.model_info() for s in self.signals]
+
+    # -- outcomes that are not scans --------------------------------------------------------------
+    def _base(self, obj: ObjectIdentity, policy: Policy, started: float) -> dict[str, object]:
+        return {
+            "object": obj,
+            "scanned_at": _iso(self.clock()),
+            "pipeline_version": PIPELINE_VERSION,
+            "fingerprint": self.fingerprint,
+            "policy": policy.summary(),
+            "timings": {"total_ms": (time.perf_counter() - started) * 1000.0},
+        }
+
+    def error_verdict(
+        self,
+        obj: ObjectIdentity,
+        reason: ErrorReason,
+        detail: str,
+        *,
+        policy: Policy | None = None,
+        signals: Sequence[SignalResult] = (),
+        started: float | None = None,
+    ) -> Verdict:
+        policy = policy or self.policy.for_object(obj.bucket, obj.key)
+        action = policy.action_for(Label.ERROR)
+        return Verdict(
+            label=Label.ERROR,
+            action=action,
+            explanation=explain_error(reason.value, detail, action),
+            risk_score=None,
+            error={"reason": reason.value, "detail": detail},
+            signals=tuple(s.to_dict() for s in signals),
+            **self._base(obj, policy, started or time.perf_counter()),  # type: ignore[arg-type]
+        )
+
+    def skipped_verdict(
+        self, obj: ObjectIdentity, rule: str, *, policy: Policy | None = None
+    ) -> Verdict:
+        policy = policy or self.policy.for_object(obj.bucket, obj.key)
+        action = policy.action_for(Label.SKIPPED)
+        return Verdict(
+            label=Label.SKIPPED,
+            action=action,
+            explanation=explain_skip(rule, action),
+            risk_score=None,
+            skip_reason=rule,
+            **self._base(obj, policy, time.perf_counter()),  # type: ignore[arg-type]
+        )
+
+    # -- the scan ---------------------------------------------------------------------------------
+    def scan(self, data: bytes, obj: ObjectIdentity, tenant: str | None = None) -> Verdict:
+        started = time.perf_counter()
+        policy = self.policy.for_object(obj.bucket, obj.key, tenant)
+        obj = replace(obj, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+        if not data:
+            return self.error_verdict(obj, ErrorReason.EMPTY, "the object is empty", policy=policy)
+        try:
+            media = open_media(data, obj.key, policy.limits)
+        except (UnsupportedMedia, CorruptMedia, LimitExceeded, ScanTimeout) as exc:
+            reason, detail = _intake_error(exc)
+            return self.error_verdict(obj, reason, detail, policy=policy, started=started)
+        intake_ms = (time.perf_counter() - started) * 1000.0
+        obj = replace(
+            obj,
+            media_type={
+                "kind": media.kind.value,
+                "format": media.type.format,
+                "mime": media.type.mime,
+            },
+        )
+        skip = policy.skip.reason_for_kind(media.kind.value)
+        if skip:
+            return self.skipped_verdict(obj, skip, policy=policy)
+        return self._decide(media, obj, policy, started, intake_ms)
+
+    def _run_signals(self, media: Media, policy: Policy) -> list[SignalResult]:
+        enabled = set(policy.signals)
+        return [s.run(media) for s in self.signals if not enabled or _enabled(s.name, enabled)]
+
+    def _decide(
+        self, media: Media, obj: ObjectIdentity, policy: Policy, started: float, intake_ms: float
+    ) -> Verdict:
+        results = self._run_signals(media, policy)
+        signals_ms = sum(r.duration_ms for r in results)
+        fused = fuse(results, policy.weights)
+        escalation = None
+        if policy.escalation.in_grey_zone(fused.risk) and not fused.strong:
+            results, escalation = self._escalate(media, obj, results)
+            fused = fuse(results, policy.weights)
+        if not fused.checked:
+            failures = (
+                "; ".join(r.evidence[0] for r in results if r.evidence) or "no signal applies"
+            )
+            return self.error_verdict(
+                obj,
+                ErrorReason.NO_SIGNAL,
+                failures,
+                policy=policy,
+                signals=results,
+                started=started,
+            )
+        label = _label(fused, policy)
+        action = _action(label, fused, policy)
+        base = self._base(obj, policy, started)
+        base["timings"] = {
+            "intake_ms": intake_ms,
+            "signals_ms": signals_ms,
+            "total_ms": (time.perf_counter() - started) * 1000.0,
+        }
+        return Verdict(
+            label=label,
+            action=action,
+            explanation=explain(label, action, fused, policy),
+            risk_score=fused.risk,
+            signals=tuple(r.to_dict() for r in results),
+            disagreements=fused.disagreements,
+            escalation=escalation,
+            models=tuple(m.to_dict() for m in self.models()),
+            **base,  # type: ignore[arg-type]
+        )
+
+    def _escalate(
+        self, media: Media, obj: ObjectIdentity, results: list[SignalResult]
+    ) -> tuple[list[SignalResult], dict[str, object]]:
+        client = self.escalation
+        if client is None:
+            return results, {
+                "status": "unavailable",
+                "endpoint": None,
+                "reason": "no endpoint configured",
+            }
+        request = EscalationRequest(
+            uri=obj.uri,
+            sha256=obj.sha256 or "",
+            media_kind=media.kind,
+            mime=media.type.mime,
+            data=media.data,
+        )
+        try:
+            result = client.escalate(request)
+        except (EscalationUnavailable, TransientError, TimeoutError, ConnectionError) as exc:
+            note: dict[str, object] = {
+                "status": "unavailable",
+                "endpoint": client.name,
+                "reason": str(exc),
+            }
+            return results, note
+        return [*results, result], {"status": "used", "endpoint": client.name, "reason": None}
+
+
+def _enabled(name: str, enabled: set[str]) -> bool:
+    return name in enabled or name.split(":", 1)[0] in enabled
+
+
+def _label(fused: Fused, policy: Policy) -> Label:
+    if fused.strong:
+        return Label.SYNTHETIC
+    if fused.risk >= policy.thresholds.review or fused.tampering:
+        return Label.SUSPICIOUS
+    return Label.NO_EVIDENCE
+
+
+def _action(label: Label, fused: Fused, policy: Policy) -> Action:
+    if label is Label.SUSPICIOUS and fused.risk >= policy.thresholds.quarantine:
+        return Action.QUARANTINE
+    return policy.action_for(label)
+
+
+__all__ = ["Scanner", "Status"]
