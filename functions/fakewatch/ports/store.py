@@ -8,15 +8,65 @@ JSON helpers — is derived here once, for every backend.
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from fakewatch.errors import ObjectNotFound, PreconditionFailed
+from fakewatch.errors import FakewatchError, LimitExceeded, ObjectNotFound, PreconditionFailed
 
 MAX_TAGS = 10  # S3 and Azure blob index tags both allow 10 per object
+MAX_TAG_KEY = 128  # characters, S3 and Azure
+MAX_TAG_VALUE = 256
+MAX_KEY_BYTES = 1024  # S3, GCS and Azure all stop at 1,024 bytes of UTF-8
+# The characters S3 *and* Azure blob index tags both accept (S3 also takes other letters).
+_TAG_TEXT = re.compile(r"[A-Za-z0-9 +\-./:=_]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class InvalidKey(FakewatchError, ValueError):
+    """An object key no backend can store safely (empty, too long, control characters,
+    or a path that escapes its bucket on a filesystem)."""
+
+
+def check_key(key: str) -> str:
+    """Reject keys that are not portable across S3, GCS and Azure; return the key."""
+    if not isinstance(key, str) or not key:
+        raise InvalidKey(f"object key must be a non-empty string, not {key!r}")
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise InvalidKey(f"object key is longer than {MAX_KEY_BYTES} bytes of UTF-8")
+    if _CONTROL.search(key):
+        raise InvalidKey(f"object key {key!r} contains a control character")
+    return key
+
+
+def check_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """Validate tags against the rules S3 and Azure share; return them as a plain dict.
+
+    At most MAX_TAGS, keys 1-128 and values 0-256 characters of letters, digits, space and
+    ``+ - . / : = _``, and no ``aws:`` prefix. Raises ValueError naming the offending tag.
+    """
+    checked = {str(k): str(v) for k, v in tags.items()}
+    if len(checked) > MAX_TAGS:
+        raise ValueError(f"{len(checked)} tags given; an object may carry at most {MAX_TAGS}")
+    for k, v in checked.items():
+        if not 0 < len(k) <= MAX_TAG_KEY or not _TAG_TEXT.fullmatch(k):
+            raise ValueError(f"tag key {k!r}: 1-{MAX_TAG_KEY} of letters, digits, ' +-./:=_'")
+        if len(v) > MAX_TAG_VALUE or not _TAG_TEXT.fullmatch(v):
+            raise ValueError(
+                f"tag {k!r} value {v!r}: 0-{MAX_TAG_VALUE} of letters, digits, ' +-./:=_'"
+            )
+        if k.lower().startswith("aws:"):
+            raise ValueError(f"tag key {k!r}: the aws: prefix is reserved")
+    return checked
+
+
+def limit_size(size: int, max_bytes: int | None) -> None:
+    """Raise LimitExceeded("bytes", ...) when ``size`` is over ``max_bytes``."""
+    if max_bytes is not None and size > max_bytes:
+        raise LimitExceeded("bytes", size, max_bytes)
 
 
 @dataclass(frozen=True)
@@ -130,9 +180,7 @@ class ObjectStore(ABC):
     def get_json(self, bucket: str, key: str) -> Any:
         return json.loads(self.get(bucket, key))
 
-    def put_json(
-        self, bucket: str, key: str, doc: Any, *, if_absent: bool = False
-    ) -> ObjectInfo:
+    def put_json(self, bucket: str, key: str, doc: Any, *, if_absent: bool = False) -> ObjectInfo:
         body = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False).encode()
         return self.put(bucket, key, body, content_type="application/json", if_absent=if_absent)
 
