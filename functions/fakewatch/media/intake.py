@@ -94,7 +94,9 @@ def _open_image(
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise LimitExceeded("pixels", float(_pixels_of(exc)), limits.max_pixels) from exc
         except UnidentifiedImageError as exc:
-            raise CorruptMedia(f"not a readable {mtype.format.upper()} image: {exc}") from exc
+            raise CorruptMedia(
+                f"not a readable {mtype.format.upper()} image: the decoder cannot identify it"
+            ) from exc
         except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct_error()) as exc:
             raise CorruptMedia(f"{mtype.format.upper()} image cannot be decoded: {exc}") from exc
     return Media(

@@ -137,7 +137,11 @@ class Signal(ABC):
 
     def not_applicable(self, media: Media, why: str) -> SignalResult:
         return SignalResult(
-            self.name, Status.NOT_APPLICABLE, media.kind.value, evidence=(why,), version=self.version
+            self.name,
+            Status.NOT_APPLICABLE,
+            media.kind.value,
+            evidence=(why,),
+            version=self.version,
         )
 
     def failed(self, media: Media, why: str) -> SignalResult:
