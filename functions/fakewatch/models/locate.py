@@ -7,7 +7,8 @@ Three kinds of reference, one syntax each:
   ``fakewatch/models/zoo/<name>/``; ``package://some.pkg/dir/manifest.json`` is a resource of
   any installed package (a model shipped as a wheel);
 - an object-store URI (``s3://bucket/key``, ``gs://...``, ``az://...``), read through an
-  injected :class:`~fakewatch.ports.store.ObjectStore` whose ``scheme`` matches.
+  injected :class:`~fakewatch.ports.store.ObjectStore` whose ``scheme`` matches, or else the
+  process-wide store :func:`fakewatch.stores.open_uri` gives for that scheme.
 """
 
 from __future__ import annotations
@@ -104,15 +105,23 @@ def read_bytes(
     if location.kind == "package":
         return _read_package(location, max_bytes)
     if store is None:
-        raise ConfigError(
-            f"{location.ref}: reading a {location.scheme}:// URI needs an object store "
-            "(pass store=...)"
-        )
+        store = _store_for(location)
     if store.scheme != location.scheme:
         raise ConfigError(
             f"{location.ref}: the store given reads {store.scheme}:// URIs, not {location.scheme}://"
         )
     return store.get(location.bucket, location.key, max_bytes=max_bytes)
+
+
+def _store_for(location: Location) -> ObjectStore:
+    """The process-wide store for the URI's scheme, from :func:`fakewatch.stores.open_uri`."""
+    from fakewatch.stores import open_uri
+
+    try:
+        store, _, _ = open_uri(location.ref)
+    except (ValueError, ImportError) as exc:
+        raise ConfigError(f"{location.ref}: no object store to read it with ({exc})") from exc
+    return store
 
 
 def _read_path(path: Path, max_bytes: int) -> bytes:

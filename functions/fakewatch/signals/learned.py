@@ -11,12 +11,15 @@ model is never ``strong`` evidence alone: its accuracy is limited to the domain 
 on, which the evidence says in words.
 
 Construction is cheap; the manifest is read and the session created on first use, once
-per process (sessions are shared through :data:`fakewatch.models.SESSIONS`).
+per process (sessions are shared through :data:`fakewatch.models.SESSIONS`). Built with no
+manifest (as the signal registry does), it reads the reference from
+``FAKEWATCH_MODEL_MANIFEST`` on first use, and is ``not_applicable`` when that is unset.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from fakewatch.errors import ConfigError
 from fakewatch.media.types import Media, MediaKind
 from fakewatch.models.faces import (
     FACES_EXTRA_HINT,
@@ -35,11 +39,13 @@ from fakewatch.models.manifest import ModelManifest
 from fakewatch.models.postprocess import centred_score, confidence
 from fakewatch.models.runner import ModelRunner, load_manifest
 from fakewatch.ports.store import ObjectStore
+from fakewatch.settings import MODEL_MANIFEST
 from fakewatch.signals.base import ModelInfo, Signal, SignalResult
 
 DEFAULT_MAX_FRAMES = 32
 TOP_FRAMES_REPORTED = 5
 _USE_DEFAULT_DETECTOR: Any = object()
+NOT_CONFIGURED = f"set {MODEL_MANIFEST} to a manifest path, package:// or store URI"
 
 
 class LearnedModelSignal(Signal):
@@ -51,7 +57,7 @@ class LearnedModelSignal(Signal):
 
     def __init__(
         self,
-        manifest: str | Path | ModelManifest,
+        manifest: str | Path | ModelManifest | None = None,
         *,
         store: ObjectStore | None = None,
         prefer_gpu: bool = False,
@@ -78,12 +84,19 @@ class LearnedModelSignal(Signal):
 
     # -- lazy, once-per-instance set-up (the session itself is cached per process) ------------
     @property
+    def configured(self) -> bool:
+        """Whether a manifest was given or ``FAKEWATCH_MODEL_MANIFEST`` names one."""
+        return self._ref is not None or bool(os.environ.get(MODEL_MANIFEST))
+
+    @property
     def manifest(self) -> ModelManifest:
         if self._manifest is None:
             with self._lock:
                 if self._manifest is None:
-                    assert not isinstance(self._ref, ModelManifest)
-                    self._manifest = load_manifest(self._ref, store=self._store)
+                    ref = self._ref or os.environ.get(MODEL_MANIFEST)
+                    if not ref or isinstance(ref, ModelManifest):
+                        raise ConfigError(f"no learned model configured: {NOT_CONFIGURED}")
+                    self._manifest = load_manifest(ref, store=self._store)
         return self._manifest
 
     @property
@@ -101,11 +114,15 @@ class LearnedModelSignal(Signal):
         return self._runner
 
     def model_info(self) -> ModelInfo:
+        if not self.configured:
+            return ModelInfo(self.name, self.version)
         m = self.manifest
         return ModelInfo(m.name, m.version, m.sha256)
 
     # -- analysis ---------------------------------------------------------------------------
     def analyze(self, media: Media) -> SignalResult:
+        if not self.configured:
+            return self.not_applicable(media, f"no learned model configured: {NOT_CONFIGURED}")
         m = self.manifest
         if m.modality == "audio" or media.kind is MediaKind.AUDIO:
             return self.not_applicable(media, self._audio_reason(m, media))
