@@ -1,0 +1,207 @@
+"""AwsScanner: everything bucket-triggered scanning needs on AWS, from one validated config."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from fakewatch_iac import envvars
+from fakewatch_iac.artifacts import Artifact
+from fakewatch_iac.aws.buckets import BucketSpec, SecureBucket
+from fakewatch_iac.aws.endpoint import SageMakerEndpoint
+from fakewatch_iac.aws.function import ScannerFunction
+from fakewatch_iac.aws.gating import read_gating_statements
+from fakewatch_iac.aws.iam import Statement
+from fakewatch_iac.aws.identity import ScannerRole
+from fakewatch_iac.aws.intake import EventBridgeIntake, s3_notification
+from fakewatch_iac.aws.monitoring import Alerts
+from fakewatch_iac.aws.queue import QueueSource, ScanQueue
+from fakewatch_iac.config import ScannerConfig
+from fakewatch_iac.naming import physical, tags
+
+IDEMPOTENCY_KEY = "id"  # Powertools DynamoDBPersistenceLayer defaults
+IDEMPOTENCY_TTL = "expiration"
+
+
+def visibility_timeout(function_timeout_s: int) -> int:
+    """AWS guidance: at least six times the function timeout for an SQS event source."""
+    return max(30, 6 * function_timeout_s)
+
+
+class AwsScanner(pulumi.ComponentResource):
+    """Buckets, queue + DLQ, Lambda + event source, idempotency table, role, logs, alarms,
+    optional SageMaker endpoint and budget. Attributes expose what the program exports."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: ScannerConfig,
+        artifact: Artifact,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("fakewatch:aws:Scanner", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        t = tags(cfg)
+        self.account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+
+        self.role = ScannerRole(f"{name}-scanner", tags=t, opts=child)
+        self._input(name, cfg, t, child)
+        self.results = SecureBucket(
+            f"{name}-results",
+            BucketSpec(expire_days=cfg.results_retention_days, kms_key_arn=cfg.kms_key_arn),
+            tags=t,
+            opts=child,
+        )
+        self.quarantine = SecureBucket(
+            f"{name}-quarantine",
+            BucketSpec(versioned=True, kms_key_arn=cfg.kms_key_arn),
+            tags=t,
+            opts=child,
+        )
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/fakewatch/{physical(cfg, 'scanner')}",
+            retention_in_days=cfg.log_retention_days,
+            tags=t,
+            opts=child,
+        )
+        self.table = aws.dynamodb.Table(
+            f"{name}-idempotency",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=IDEMPOTENCY_KEY,
+            attributes=[{"name": IDEMPOTENCY_KEY, "type": "S"}],
+            ttl={"attribute_name": IDEMPOTENCY_TTL, "enabled": True},
+            server_side_encryption={"enabled": True},
+            point_in_time_recovery={"enabled": True},
+            tags=t,
+            opts=child,
+        )
+        self.bus = aws.cloudwatch.EventBus(
+            f"{name}-results-bus", name=physical(cfg, "results", 64), tags=t, opts=child
+        )
+        self.queue = ScanQueue(
+            f"{name}-queue",
+            visibility_timeout_s=visibility_timeout(cfg.function.timeout_s),
+            account_id=self.account_id,
+            tags=t,
+            opts=child,
+        )
+        self._wire_intake(name, cfg, t, child)
+        self.endpoint = (
+            SageMakerEndpoint(f"{name}-gpu", cfg, account_id=self.account_id, tags=t, opts=child)
+            if cfg.gpu.enabled
+            else None
+        )
+        policy = self.role.attach(
+            {
+                "input_bucket": self.input_arn,
+                "results_bucket": self.results.arn,
+                "quarantine_bucket": self.quarantine.arn,
+                "queue": self.queue.queue.arn,
+                "log_group": self.log_group.arn,
+                "idempotency_table": self.table.arn,
+                "result_bus": self.bus.arn,
+                "endpoint": self.endpoint.arn if self.endpoint else None,
+                "bucket_kms_key": cfg.kms_key_arn,
+                "input_kms_key": cfg.input_bucket_kms_key_arn,
+            }
+        )
+        self.function = ScannerFunction(
+            f"{name}-scanner",
+            cfg,
+            artifact=artifact,
+            role_arn=self.role.arn,
+            queue_arn=self.queue.queue.arn,
+            environment=self._environment(cfg),
+            log_group=self.log_group,
+            tags=t,
+            depends_on=[policy, self.log_group],
+            opts=child,
+        )
+        self.alerts = Alerts(
+            f"{name}-alerts",
+            cfg,
+            function_name=self.function.function.name,
+            queue_name=self.queue.queue.name,
+            dlq_name=self.queue.dlq.name,
+            account_id=self.account_id,
+            tags=t,
+            opts=child,
+        )
+        self.register_outputs(
+            {"input_bucket": self.input_name, "results_bucket": self.results.name}
+        )
+
+    def _input(
+        self, name: str, cfg: ScannerConfig, t: dict[str, str], child: pulumi.ResourceOptions
+    ) -> None:
+        self.gating_statements: pulumi.Output[list[Statement]] | None = None
+        if cfg.existing_input_bucket:
+            bucket = cfg.existing_input_bucket
+            self.input_bucket: SecureBucket | None = None
+            self.input_name: pulumi.Output[str] = pulumi.Output.from_input(bucket)
+            self.input_arn: pulumi.Output[str] = pulumi.Output.from_input(f"arn:aws:s3:::{bucket}")
+            if cfg.read_gating.enabled:
+                # Never replace the owner's bucket policy: hand the statements over instead.
+                self.gating_statements = self.role.arn.apply(
+                    lambda role: read_gating_statements(f"arn:aws:s3:::{bucket}", role)
+                )
+            return
+        role_arn = self.role.arn
+
+        def gating(bucket_arn: pulumi.Output[str]) -> pulumi.Output[list[Statement]]:
+            return pulumi.Output.all(bucket_arn, role_arn).apply(
+                lambda a: read_gating_statements(a[0], a[1])
+            )
+
+        self.input_bucket = SecureBucket(
+            f"{name}-input",
+            BucketSpec(versioned=True, kms_key_arn=cfg.kms_key_arn),
+            tags=t,
+            extra_statements=gating if cfg.read_gating.enabled else None,
+            opts=child,
+        )
+        self.input_name = self.input_bucket.name
+        self.input_arn = self.input_bucket.arn
+
+    def _wire_intake(
+        self, name: str, cfg: ScannerConfig, t: dict[str, str], child: pulumi.ResourceOptions
+    ) -> None:
+        if self.input_bucket is None:
+            assert cfg.existing_input_bucket is not None
+            intake = EventBridgeIntake(
+                f"{name}-intake",
+                bucket_name=cfg.existing_input_bucket,
+                queue_arn=self.queue.queue.arn,
+                tags=t,
+                opts=child,
+            )
+            self.queue.allow([QueueSource("events.amazonaws.com", intake.rule.arn)])
+            return
+        queue_policy = self.queue.allow([QueueSource("s3.amazonaws.com", self.input_arn)])
+        s3_notification(
+            f"{name}-input-notification",
+            bucket_id=self.input_bucket.bucket.id,
+            queue_arn=self.queue.queue.arn,
+            depends_on=[queue_policy],
+            parent=self,
+        )
+
+    def _environment(self, cfg: ScannerConfig) -> dict[str, pulumi.Input[str]]:
+        env: dict[str, pulumi.Input[str]] = {
+            envvars.RESULTS_BUCKET: self.results.name,
+            envvars.QUARANTINE_BUCKET: self.quarantine.name,
+            envvars.RESULTS_PREFIX: envvars.DEFAULT_RESULTS_PREFIX,
+            envvars.AUDIT_PREFIX: envvars.DEFAULT_AUDIT_PREFIX,
+            envvars.POLICY: cfg.policy.render(escalate=cfg.gpu.enabled),
+            envvars.RESULT_TOPIC: self.bus.name,
+            envvars.IDEMPOTENCY_TABLE: self.table.name,
+            envvars.LOG_LEVEL: cfg.log_level,
+            "POWERTOOLS_SERVICE_NAME": "fakewatch",
+            "POWERTOOLS_METRICS_NAMESPACE": "fakewatch",
+        }
+        if self.endpoint is not None:
+            env[envvars.ESCALATION_ENDPOINT] = self.endpoint.name
+        return env
