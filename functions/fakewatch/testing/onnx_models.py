@@ -11,7 +11,8 @@ describe it (input name, layout, size, output kind, labels). :func:`write_model`
 - :func:`tiny_cnn_classifier` — conv → ReLU → global average pool → gemm (→ softmax) with
   deterministic weights: the shape of a real detector, a few hundred parameters;
 - :func:`efficientnet_like_classifier` — MBConv blocks with squeeze-and-excitation and SiLU
-  after EfficientNet-B0 (about 5M parameters at ``width=depth=1``) for GPU benchmarks;
+  after EfficientNet-B0 (4.0M parameters at ``width=depth=1``: B0's 5.3M less its
+  1000-class head) for GPU benchmarks;
   ``width``/``depth``/``size`` shrink it for tests.
 
 Needs the ``onnx`` package (a dev dependency); fakewatch itself only needs onnxruntime.
@@ -175,7 +176,7 @@ def efficientnet_like_classifier(
 ) -> BuiltModel:
     """An EfficientNet-B0-shaped binary classifier (batch norm folded into conv biases).
 
-    ``width=depth=1`` gives about 5M parameters at 224x224 — a realistic load for GPU
+    ``width=depth=1`` gives B0's 4.0M parameters (2-class head) — a realistic load for GPU
     benchmarks. Weights are random but deterministic: it measures speed, not accuracy.
     """
     g = _GraphBuilder(np.random.default_rng(seed))
@@ -386,3 +387,27 @@ def write_model(
     else:
         path.write_text(json.dumps(doc, indent=2))
     return path
+
+
+# -- inputs for face-crop models -----------------------------------------------------------------
+def schematic_face(face: int = 200, canvas: tuple[int, int] = (400, 400)) -> np.ndarray:
+    """An RGB frame holding a drawn, blurred frontal face (no real person) that OpenCV's
+    frontal-face Haar cascade detects; ``face`` is its width in pixels."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    s = face / 256
+    im = Image.new("L", (face, face), 60)
+    d = ImageDraw.Draw(im)
+    d.ellipse([48 * s, 30 * s, 208 * s, 230 * s], fill=190)  # face
+    d.ellipse([78 * s, 95 * s, 118 * s, 115 * s], fill=40)  # eyes
+    d.ellipse([138 * s, 95 * s, 178 * s, 115 * s], fill=40)
+    d.rectangle([70 * s, 80 * s, 122 * s, 88 * s], fill=80)  # brows
+    d.rectangle([134 * s, 80 * s, 186 * s, 88 * s], fill=80)
+    d.polygon([(128 * s, 110 * s), (116 * s, 160 * s), (140 * s, 160 * s)], fill=150)  # nose
+    d.ellipse([98 * s, 175 * s, 158 * s, 195 * s], fill=70)  # mouth
+    drawn = np.asarray(im.filter(ImageFilter.GaussianBlur(3 * s)))
+    h, w = canvas
+    out = np.full((h, w), 60, np.uint8)
+    top, left = (h - face) // 2, (w - face) // 2
+    out[top : top + face, left : left + face] = drawn
+    return np.repeat(out[:, :, None], 3, axis=2)
