@@ -158,6 +158,8 @@ class Policy:
             "thresholds": asdict(self.thresholds),
             "escalation": asdict(self.escalation),
             "actions": {k.value: v.value for k, v in self.actions.items()},
+            "signals": list(self.signals),
+            "weights": dict(self.weights),
         }
 
 
@@ -242,20 +244,23 @@ def parse_policy(doc: Any, where: str = "policy") -> Policy:
     return policy
 
 
+def _policy_text(source: str | Path) -> tuple[str, str]:
+    """(text, where) of a policy given as a path or as inline YAML/JSON."""
+    raw = str(source)
+    inline = not isinstance(source, Path) and ("\n" in raw or raw.lstrip().startswith("{"))
+    if not inline and (isinstance(source, Path) or Path(raw).is_file() or ":" not in raw):
+        try:
+            return Path(raw).read_text(), raw
+        except OSError as exc:
+            raise ConfigError(f"policy file {raw}: {exc.strerror or exc}") from exc
+    return raw, "inline policy"
+
+
 def load_policy(source: str | Path | None) -> Policy:
     """Load a policy from a path, inline JSON/YAML text, or return the default for None."""
     if source is None or source == "":
         return Policy()
-    text: str
-    path = Path(str(source))
-    if isinstance(source, Path) or (len(str(source)) < 4096 and path.is_file()):
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ConfigError(f"policy file {path}: {exc}") from exc
-        where = str(path)
-    else:
-        text, where = str(source), "inline policy"
+    text, where = _policy_text(source)
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
