@@ -1,4 +1,4 @@
-"""Run the real Pulumi programs under iac/<cloud> against Pulumi's mock engine.
+"""Helpers that run the real Pulumi programs under iac/<cloud> against Pulumi's mock engine.
 
 Pulumi's mock-based unit testing stands in for the engine and the clouds' control planes,
 for which no emulator exists (the Pulumi CLI cannot be downloaded here). Every resource the
@@ -77,6 +77,13 @@ def deploy(
     )
 
 
-@pytest.fixture
-def bundle(tmp_path: Path) -> Callable[[str], Path]:
-    return lambda cloud: build_bundle(cloud, tmp_path / cloud)
+@pytest.fixture(scope="session")
+def iac_deploy() -> Callable[..., Stack]:
+    """``iac_deploy(cloud, config)`` runs iac/<cloud>/__main__.py and returns what it declared."""
+    return deploy
+
+
+@pytest.fixture(scope="session")
+def make_bundle() -> Callable[..., Path]:
+    """``make_bundle(cloud, folder, members=None)`` writes a real bundle-shaped zip."""
+    return build_bundle
