@@ -200,6 +200,10 @@ def _actions(
             edited["digitalSourceType"] = source_type_uri(digital_source_type)
         return [used, edited]
     created = {"action": "c2pa.created", "softwareAgent": software}
+    if ingredient.relationship == "inputTo":  # e.g. a reference image fed to a generator
+        created["digitalSourceType"] = source_type_uri(digital_source_type or "digitalCreation")
+        created["parameters"] = {"ingredientIds": ["ingredient"]}
+        return [created]
     created["digitalSourceType"] = source_type_uri(digital_source_type or "composite")
     return [created, used]
 

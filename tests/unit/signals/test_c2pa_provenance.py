@@ -184,6 +184,17 @@ def test_component_ingredient_counts_as_composite(untrusted, photo, ai_jpeg, sig
     assert "placed into this file" in result.evidence[0]
 
 
+def test_input_ingredient_is_only_a_moderate_hint(untrusted, photo, ai_jpeg, signer):
+    made = samples.c2pa_signed(
+        photo, "image/jpeg", "digitalCreation", signer=signer,
+        ingredient=samples.Ingredient(ai_jpeg, "image/jpeg", "inputTo", "reference.jpg"),
+    )  # fmt: skip
+    result = _run(untrusted, made)
+    assert not result.strong and result.details["declared_by"] == "inputTo"
+    assert 0.4 < result.score < 0.7
+    assert "an input to the process" in result.evidence[0]
+
+
 @pytest.mark.parametrize(
     ("make", "kind"),
     [
