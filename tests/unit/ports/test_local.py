@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import fakewatch
 from fakewatch.errors import AccessDenied, LimitExceeded, ObjectNotFound
 from fakewatch.ports.audit import canonical
 from fakewatch.ports.audit_store import AuditLogCorrupt
@@ -187,10 +189,13 @@ class TestJsonlAuditLog(AuditSinkContract):
         return tamper
 
 
-def _append_many(path: str, writer: int, count: int) -> None:
-    log = JsonlAuditLog(path, fsync=False)
-    for n in range(count):
-        log.append({"writer": writer, "n": n})
+WRITER = """
+import sys
+from fakewatch.ports.local import JsonlAuditLog
+log = JsonlAuditLog(sys.argv[1], fsync=False)
+for n in range(int(sys.argv[3])):
+    log.append({"writer": int(sys.argv[2]), "n": n})
+"""
 
 
 class TestJsonlAuditLogOnDisk:
@@ -212,13 +217,12 @@ class TestJsonlAuditLogOnDisk:
 
     def test_processes_appending_at_once_share_one_chain(self, tmp_path: Path) -> None:
         path = str(tmp_path / "audit.jsonl")
-        ctx = multiprocessing.get_context("spawn")
-        procs = [ctx.Process(target=_append_many, args=(path, w, 25)) for w in range(4)]
-        for proc in procs:
-            proc.start()
-        for proc in procs:
-            proc.join(timeout=120)
-            assert proc.exitcode == 0
+        env = {**os.environ, "PYTHONPATH": str(Path(fakewatch.__file__).parents[1])}
+        procs = [
+            subprocess.Popen([sys.executable, "-c", WRITER, path, str(w), "25"], env=env)
+            for w in range(4)
+        ]
+        assert [proc.wait(timeout=120) for proc in procs] == [0, 0, 0, 0]
         log = JsonlAuditLog(path)
         report = log.verify()
         assert report.ok, report.problem
