@@ -262,7 +262,9 @@ def _evidence(
         index, ts, _ = frames[best]
         when = f" at {ts:.2f} s" if ts is not None else ""
         lines.append(f"Highest-scoring frame: #{index}{when} ({per_frame[best]:.2f}).")
-    lines.append(f"Its accuracy holds only in the domain it was trained on: {m.domain}.")
+    lines.append(
+        f"Its accuracy holds only in the domain it was trained on: {m.domain.rstrip('.')}."
+    )
     if not in_domain:
         lines.append(
             f"It is a {m.modality} model applied to a {media.kind.value}, outside its declared "
