@@ -1,0 +1,62 @@
+"""A moto server for the whole AWS test session: a real HTTP endpoint boto3 talks to.
+
+Every test makes its own buckets and queues (unique names), so tests share the server but
+not state. Credentials are throwaway values; nothing here can reach AWS.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fakewatch_aws.emulator import FAKE_CREDENTIALS, REGION, MotoServer
+from fakewatch_aws.store import make_client
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    import os
+
+    saved = {k: os.environ.get(k) for k in (*FAKE_CREDENTIALS, "AWS_PROFILE")}
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ.pop("AWS_PROFILE", None)
+    with MotoServer(ready_timeout_s=60) as endpoint:
+        yield endpoint
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture
+def aws(moto_endpoint: str) -> dict[str, Any]:
+    """Keyword arguments for a boto3 client on the emulator."""
+    return {"endpoint_url": moto_endpoint, "region_name": REGION}
+
+
+@pytest.fixture
+def s3_client(aws: dict[str, Any]) -> Any:
+    return make_client("s3", **aws)
+
+
+@pytest.fixture
+def sqs_client(aws: dict[str, Any]) -> Any:
+    return make_client("sqs", **aws)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def new_bucket(s3_client: Any) -> Any:
+    def make(prefix: str = "fw") -> str:
+        name = unique(prefix)
+        s3_client.create_bucket(Bucket=name)
+        return name
+
+    return make
