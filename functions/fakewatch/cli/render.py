@@ -22,17 +22,22 @@ _STYLE = {
 
 
 def verdict_table(rows: Sequence[tuple[str, Verdict]], title: str = "fakewatch verdicts") -> Table:
-    table = Table(title=title, show_lines=False, expand=False)
+    table = Table(title=title, expand=False)
+    table.add_column("#", justify="right", style="dim")
     table.add_column("object", overflow="fold")
     table.add_column("label")
     table.add_column("action")
     table.add_column("risk", justify="right")
-    table.add_column("why", overflow="fold", max_width=90)
-    for name, v in rows:
+    for i, (name, v) in enumerate(rows, 1):
         risk = "-" if v.risk_score is None else f"{v.risk_score:.2f}"
         style = _STYLE.get(v.label.value, "")
-        table.add_row(name, f"[{style}]{v.label.value}[/]", v.action.value, risk, v.explanation)
+        table.add_row(str(i), name, f"[{style}]{v.label.value}[/]", v.action.value, risk)
     return table
+
+
+def explanations(rows: Sequence[tuple[str, Verdict]]) -> str:
+    """The one-sentence explanations, numbered like the table rows (full width, unwrapped)."""
+    return "\n".join(f"{i}. {v.explanation}" for i, (_, v) in enumerate(rows, 1))
 
 
 def summary_line(verdicts: Sequence[Verdict]) -> str:
@@ -60,4 +65,5 @@ def print_table(
 ) -> None:
     console = console or Console()
     console.print(verdict_table(rows, **kw))
+    console.print(explanations(rows), markup=False, highlight=False)
     console.print(summary_line([v for _, v in rows]))

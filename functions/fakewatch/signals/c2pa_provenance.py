@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fakewatch.media.types import Media, MediaKind
+from fakewatch.settings import C2PA_TRUST_ANCHORS
 from fakewatch.signals.base import Signal, SignalResult
 
 if TYPE_CHECKING:
     import c2pa
 
-TRUST_ANCHORS_ENV = "FAKEWATCH_C2PA_TRUST_ANCHORS"  # path to a PEM bundle of trusted roots
+TRUST_ANCHORS_ENV = C2PA_TRUST_ANCHORS
 # The JUMBF description box type every C2PA manifest store carries (ISO 19566-5 UUID "c2pa").
 C2PA_JUMBF_UUID = b"c2pa\x00\x11\x00\x10\x80\x00\x00\xaa\x00\x38\x9b\x71"
 MAX_MANIFESTS = 64  # a store with more is walked only this far (and says so)
