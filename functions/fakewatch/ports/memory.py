@@ -9,6 +9,7 @@ GCS generation). All of them are thread-safe.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -197,8 +198,6 @@ class MemoryNotificationSink(NotificationSink):
         self._lock = threading.Lock()
 
     def publish(self, event: Mapping[str, Any]) -> None:
-        import json
-
         doc = json.loads(encode_event(event))  # the same checks and copy a real sink makes
         with self._lock:
             self.events.append(doc)
