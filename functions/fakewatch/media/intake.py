@@ -10,7 +10,6 @@ import warnings
 from io import BytesIO
 from typing import Any
 
-import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from fakewatch.errors import CorruptMedia, LimitExceeded, ScanTimeout, UnsupportedMedia
@@ -132,8 +131,9 @@ def _decode_image_frames(
         if deadline.expired():
             raise ScanTimeout(f"decoding took longer than {deadline.seconds:g} s")
         im.seek(index)
-        rgb = np.asarray(im.convert("RGB"))
-        frames.append(Frame(index=index, rgb=rgb, timestamp_s=_frame_time(im, index)))
+        im.load()
+        still = im.copy() if n_frames > 1 else im  # an animation's frames must outlive seek()
+        frames.append(Frame(index, timestamp_s=_frame_time(im, index), image=still))
     return frames
 
 

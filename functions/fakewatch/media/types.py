@@ -27,14 +27,63 @@ class MediaType:
     mime: str
 
 
-@dataclass(frozen=True)
 class Frame:
-    """One decoded RGB frame (uint8, H x W x 3). Never logged, never stored."""
+    """One decoded frame. Never logged, never stored.
 
-    index: int
-    rgb: np.ndarray
-    timestamp_s: float | None = None
-    keyframe: bool = False
+    Built from an RGB array (video) or a decoded Pillow image (still images, animations).
+    ``rgb`` (uint8, H x W x 3) is materialised on first use only: a signal that reads tiles
+    from ``image`` or uses ``luma`` never pays for a full-frame RGB copy.
+    """
+
+    __slots__ = ("_luma", "_rgb", "image", "index", "keyframe", "timestamp_s")
+
+    def __init__(
+        self,
+        index: int,
+        rgb: np.ndarray | None = None,
+        timestamp_s: float | None = None,
+        keyframe: bool = False,
+        *,
+        image: Image.Image | None = None,
+    ) -> None:
+        if rgb is None and image is None:
+            raise ValueError("a frame needs pixels: an RGB array or a Pillow image")
+        self.index = index
+        self.timestamp_s = timestamp_s
+        self.keyframe = keyframe
+        self.image = image
+        self._rgb = rgb
+        self._luma: np.ndarray | None = None
+
+    @property
+    def rgb(self) -> np.ndarray:
+        if self._rgb is None:
+            import numpy as np
+
+            assert self.image is not None
+            im = self.image if self.image.mode == "RGB" else self.image.convert("RGB")
+            self._rgb = np.asarray(im)
+        return self._rgb
+
+    @property
+    def luma(self) -> np.ndarray:
+        """Luminance (uint8, H x W), ITU-R 601 weights, as Pillow's "L" conversion."""
+        if self._luma is None:
+            import numpy as np
+
+            if self._rgb is None and self.image is not None:
+                self._luma = np.asarray(self.image.convert("L"))
+            else:
+                weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+                self._luma = (self.rgb[..., :3].astype(np.float32) @ weights).astype(np.uint8)
+        return self._luma
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        if self.image is not None:
+            return self.image.size
+        return int(self.rgb.shape[1]), int(self.rgb.shape[0])
 
 
 @dataclass
