@@ -1,0 +1,118 @@
+"""GcpScanner: everything bucket-triggered scanning needs on GCP, from one validated config."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from fakewatch_iac import envvars
+from fakewatch_iac.artifacts import Artifact
+from fakewatch_iac.config import ScannerConfig
+from fakewatch_iac.gcp.buckets import GcsSpec, SecureGcsBucket
+from fakewatch_iac.gcp.function import ScannerFunction
+from fakewatch_iac.gcp.identity import ScannerIdentities
+from fakewatch_iac.gcp.monitoring import Observability
+from fakewatch_iac.gcp.vertex import VertexEndpoint
+from fakewatch_iac.naming import labels, physical
+
+
+class GcpScanner(pulumi.ComponentResource):
+    """Buckets, results topic, service accounts, function + Eventarc trigger, log bucket,
+    alert policies, optional Vertex AI endpoint and budget."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: ScannerConfig,
+        artifact: Artifact,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("fakewatch:gcp:Scanner", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        project = str(cfg.project)
+        lab = labels(cfg)
+
+        def bucket(part: str, spec: GcsSpec) -> SecureGcsBucket:
+            return SecureGcsBucket(
+                f"{name}-{part}", spec, project=project, location=cfg.region, labels=lab, opts=child
+            )
+
+        if cfg.existing_input_bucket:
+            self.input_bucket: SecureGcsBucket | None = None
+            self.input_name: pulumi.Output[str] = pulumi.Output.from_input(
+                cfg.existing_input_bucket
+            )
+        else:
+            self.input_bucket = bucket("input", GcsSpec(versioned=True))
+            self.input_name = self.input_bucket.name
+        self.results = bucket("results", GcsSpec(expire_days=cfg.results_retention_days))
+        self.quarantine = bucket("quarantine", GcsSpec(versioned=True))
+        self.source = bucket("source", GcsSpec(expire_days=None))
+        self.topic = gcp.pubsub.Topic(
+            f"{name}-results",
+            project=project,
+            name=physical(cfg, "results"),
+            labels=lab,
+            message_retention_duration="604800s",
+            opts=child,
+        )
+        self.identities = ScannerIdentities(f"{name}-identity", cfg, project=project, opts=child)
+        grants = self.identities.grant_buckets(
+            input_bucket=self.input_name,
+            results_bucket=self.results.name,
+            quarantine_bucket=self.quarantine.name,
+        )
+        gcp.pubsub.TopicIAMMember(
+            f"{name}-results-publisher",
+            project=project,
+            topic=self.topic.name,
+            role="roles/pubsub.publisher",
+            member=self.identities.scanner.member,
+            opts=child,
+        )
+        self.endpoint: VertexEndpoint | None = None
+        if cfg.gpu.enabled:
+            self.endpoint = VertexEndpoint(
+                f"{name}-gpu", cfg, project=project, labels=lab, opts=child
+            )
+            gcp.vertex.AiEndpointIamMember(
+                f"{name}-gpu-user",
+                project=project,
+                location=cfg.region,
+                endpoint=self.endpoint.endpoint.name,
+                role="roles/aiplatform.user",
+                member=self.identities.scanner.member,
+                opts=child,
+            )
+        self.function = ScannerFunction(
+            f"{name}-scanner",
+            cfg,
+            project=project,
+            artifact=artifact,
+            source_bucket=self.source.name,
+            input_bucket=self.input_name,
+            runtime_account=self.identities.scanner.email,
+            trigger_account=self.identities.trigger,
+            environment=self._environment(cfg),
+            labels=lab,
+            depends_on=list(grants),
+            opts=child,
+        )
+        self.observability = Observability(
+            f"{name}-ops", cfg, project=project, function_name=self.function.name, opts=child
+        )
+        self.register_outputs({"input_bucket": self.input_name})
+
+    def _environment(self, cfg: ScannerConfig) -> dict[str, pulumi.Input[str]]:
+        env: dict[str, pulumi.Input[str]] = {
+            envvars.RESULTS_BUCKET: self.results.name,
+            envvars.QUARANTINE_BUCKET: self.quarantine.name,
+            envvars.RESULTS_PREFIX: envvars.DEFAULT_RESULTS_PREFIX,
+            envvars.AUDIT_PREFIX: envvars.DEFAULT_AUDIT_PREFIX,
+            envvars.POLICY: cfg.policy.render(escalate=cfg.gpu.enabled),
+            envvars.RESULT_TOPIC: self.topic.id,
+            envvars.LOG_LEVEL: cfg.log_level,
+        }
+        if self.endpoint is not None:
+            env[envvars.ESCALATION_ENDPOINT] = self.endpoint.resource_name
+        return env
