@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fakewatch.policy import Policy
 from fakewatch.ports.local import JsonlAuditLog, JsonlNotificationSink, LocalStore
-from fakewatch.scanner import Scanner
+from fakewatch.scanner import Scanner, build_scanner
 from fakewatch.service import ObjectEvent, Outcome, ScanService
 
 RESULTS, QUARANTINE = "fakewatch-results", "fakewatch-quarantine"
@@ -90,15 +90,3 @@ class LocalBucket:
 
 def local_bucket(inbox: Path, policy: Policy, model: str | None = None) -> LocalBucket:
     return LocalBucket(inbox=inbox, scanner=build_scanner(policy, model))
-
-
-def build_scanner(policy: Policy, model: str | None = None) -> Scanner:
-    """The default signals, plus a learned model when a manifest is given."""
-    from fakewatch.signals import registry
-
-    signals = registry.build(policy.signals)
-    if model:
-        from fakewatch.signals.learned import LearnedModelSignal
-
-        signals.append(LearnedModelSignal(model))
-    return Scanner(signals, policy)

@@ -69,11 +69,8 @@ class Scanner:
         self.fingerprint = self._fingerprint()
 
     @classmethod
-    def default(cls, policy: Policy | None = None, **kw: object) -> Scanner:
-        from fakewatch.signals import registry
-
-        policy = policy or Policy()
-        return cls(registry.build(policy.signals), policy, **kw)  # type: ignore[arg-type]
+    def default(cls, policy: Policy | None = None) -> Scanner:
+        return build_scanner(policy)
 
     def _fingerprint(self) -> str:
         parts = [PIPELINE_VERSION, self.policy.fingerprint()]
@@ -229,6 +226,25 @@ class Scanner:
             }
             return results, note
         return [*results, result], {"status": "used", "endpoint": client.name, "reason": None}
+
+
+def build_scanner(
+    policy: Policy | None = None,
+    model: str | None = None,
+    escalation: EscalationClient | None = None,
+) -> Scanner:
+    """The scanner every entry point uses: the policy's signals (default: c2pa,
+    generator_metadata, frequency), plus the learned model when a manifest is given
+    (path, ``package://`` or store URI — e.g. ``Settings.model_manifest``)."""
+    from fakewatch.signals import registry
+
+    policy = policy or Policy()
+    signals = registry.build(policy.signals)
+    if model and not any(s.name == "learned" for s in signals):
+        from fakewatch.signals.learned import LearnedModelSignal
+
+        signals.append(LearnedModelSignal(model))
+    return Scanner(signals, policy, escalation=escalation)
 
 
 def _enabled(name: str, enabled: set[str]) -> bool:

@@ -28,7 +28,7 @@ def policy_or_exit(path: Path | None) -> Policy:
 
 
 def scanner_or_exit(policy: Policy, model: str | None) -> Scanner:
-    from fakewatch.local import build_scanner
+    from fakewatch.scanner import build_scanner
 
     try:
         return build_scanner(policy, model)

@@ -11,8 +11,9 @@ from rich.console import Console
 
 from fakewatch.cli import render
 from fakewatch.cli.common import fail
-from fakewatch.local import LocalBucket, build_scanner
+from fakewatch.local import LocalBucket
 from fakewatch.policy import Policy
+from fakewatch.scanner import build_scanner
 
 MARKER = ".fakewatch-demo"
 

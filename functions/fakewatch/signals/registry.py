@@ -12,6 +12,7 @@ _REGISTRY: dict[str, str] = {
     "c2pa": "fakewatch.signals.c2pa_provenance:C2paProvenanceSignal",
     "generator_metadata": "fakewatch.signals.generator_metadata:GeneratorMetadataSignal",
     "frequency": "fakewatch.signals.frequency:FrequencySignal",
+    "learned": "fakewatch.signals.learned:LearnedModelSignal",  # reads FAKEWATCH_MODEL_MANIFEST
 }
 DEFAULT_SIGNALS: tuple[str, ...] = ("c2pa", "generator_metadata", "frequency")
 
