@@ -43,7 +43,7 @@ GRID_DISCOUNT = 4.0
 GRID_MIN_TEXTURE = 10.0
 
 # IJG (libjpeg) standard luminance table, Annex K of the JPEG standard: quality 50.
-_IJG_LUMA_SUM = 3314  # sum of its 64 entries
+_IJG_LUMA_SUM = 3688  # sum of its 64 entries
 
 
 def jpeg_quality(image: Image.Image | None) -> int | None:
@@ -63,12 +63,12 @@ def jpeg_quality(image: Image.Image | None) -> int | None:
 
 
 def _frames(media: Media) -> list[NDArray[np.uint8] | Image.Image]:
-    """At most ``MAX_FRAMES`` frames, evenly spread; a still image is read tile by tile."""
-    if len(media.frames) > 1 or media.image is None:
-        count = len(media.frames)
+    """At most ``MAX_FRAMES`` decoded frames, evenly spread; else the image, read tile by tile."""
+    count = len(media.frames)
+    if count:
         picks = sorted({round(i * (count - 1) / max(1, MAX_FRAMES - 1)) for i in range(MAX_FRAMES)})
-        return [media.frames[i].rgb for i in picks[:MAX_FRAMES] if count]
-    return [media.image]
+        return [media.frames[i].rgb for i in picks[:MAX_FRAMES]]
+    return [media.image] if media.image is not None else []
 
 
 def _fraction(f: float) -> str:
@@ -190,6 +190,15 @@ class FrequencySignal(Signal):
                 else "; peaks on the 8x8 compression-block grid ignored (too little texture)"
             )
         details["effective_prominence"] = round(effective, 2)
+        if block_coded and spec.texture < FULL_TEXTURE:
+            return self.nothing_found(
+                media,
+                f"{checked}: the image has too little texture (residual "
+                f"{spec.texture:.1f} grey levels) for its spectrum to rise above the "
+                "compression's own artifacts, so no peak is counted. "
+                "This is not evidence that the image is authentic.",
+                details=details,
+            )
         if peak is None or effective < NOTABLE_PROMINENCE:
             strongest = f" (strongest {effective:.1f}x background)" if peak else ""
             ignored_note = ""

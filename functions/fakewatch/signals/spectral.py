@@ -80,13 +80,17 @@ class Spectrum:
 
 
 def tile_origins(height: int, width: int, per_axis: int) -> list[tuple[int, int]]:
-    """Up to ``per_axis``^2 tile origins spread evenly, aligned to ``ALIGN`` pixels."""
+    """Up to ``per_axis``^2 tile origins spread evenly, aligned to ``ALIGN`` pixels.
+
+    Neighbouring tiles overlap by at most half a tile, so a small image yields few tiles
+    rather than many copies of the same pixels.
+    """
     if height < TILE or width < TILE:
         return []
 
     def axis(n: int) -> list[int]:
         last = (n - TILE) // ALIGN * ALIGN
-        count = min(per_axis, last // ALIGN + 1)
+        count = min(per_axis, last // (TILE // 2) + 1)
         spots = np.linspace(0, last, count) // ALIGN * ALIGN
         return sorted({int(s) for s in spots})
 
@@ -158,19 +162,34 @@ _WINDOW = _window()
 
 def mean_power(res: _Float) -> NDArray[np.float64]:
     """Average of the tiles' power spectra, each normalised to unit mean, DC centred."""
-    spec = np.fft.fft2(res * _WINDOW)
+    spec = np.fft.rfft2(res * _WINDOW)  # real input: half the spectrum, half the work
     power = spec.real**2 + spec.imag**2
-    power /= power.mean(axis=(1, 2), keepdims=True) + 1e-12
-    return np.fft.fftshift(power.mean(axis=0))
+    weight = 2.0 * power.sum(axis=(1, 2)) - power[:, :, 0].sum(axis=1) - power[:, :, -1].sum(axis=1)
+    power /= (weight / (TILE * TILE))[:, None, None] + 1e-12  # unit mean over the full plane
+    half = power.mean(axis=0)
+    full = np.empty((TILE, TILE), dtype=half.dtype)
+    full[:, : TILE // 2 + 1] = half
+    mirrored_rows = (-np.arange(TILE)) % TILE  # P(-ky, -kx) = P(ky, kx)
+    full[:, TILE // 2 + 1 :] = half[mirrored_rows][:, TILE // 2 - 1 : 0 : -1]
+    return np.fft.fftshift(full)
 
 
 def _ring_mean(logp: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
     """Mean of log-power at offsets RING[0]..RING[1] on both sides along one axis (wraps)."""
     lo, hi = RING
-    total = np.zeros_like(logp)
-    for d in range(lo, hi + 1):  # a handful of shifts, each a whole-array operation
-        total += np.roll(logp, d, axis=axis) + np.roll(logp, -d, axis=axis)
-    return total / (2 * (hi - lo + 1))
+    n = logp.shape[axis]
+    padded = np.concatenate(
+        [logp.take(range(n - hi, n), axis), logp, logp.take(range(hi), axis)], axis
+    )
+    csum = np.cumsum(padded, axis=axis)
+    zero = np.zeros_like(logp.take([0], axis))
+    csum = np.concatenate([zero, csum], axis=axis)  # csum[i] = sum(padded[:i])
+
+    def window(a: int, b: int) -> NDArray[np.float64]:  # sum of offsets a..b (inclusive)
+        idx = np.arange(n) + hi
+        return csum.take(idx + b + 1, axis) - csum.take(idx + a, axis)
+
+    return (window(lo, hi) + window(-hi, -lo)) / (2 * (hi - lo + 1))
 
 
 def prominence_map(power: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -193,13 +212,18 @@ def _search_mask() -> NDArray[np.bool_]:
 _SEARCH = _search_mask()
 
 
-def _local_maxima(prom: NDArray[np.float64]) -> NDArray[np.bool_]:
-    peak = np.ones(prom.shape, dtype=bool)
+def _local_maxima(
+    prom: NDArray[np.float64], ys: NDArray[np.intp], xs: NDArray[np.intp]
+) -> NDArray[np.bool_]:
+    """Which of the bins (ys, xs) are at least as prominent as their 8 neighbours (wrapping)."""
+    n, m = prom.shape
+    keep = np.ones(ys.shape, dtype=bool)
+    value = prom[ys, xs]
     for dy in (-1, 0, 1):
         for dx in (-1, 0, 1):
             if dy or dx:
-                peak &= prom >= np.roll(np.roll(prom, dy, axis=0), dx, axis=1)
-    return peak
+                keep &= value >= prom[(ys + dy) % n, (xs + dx) % m]
+    return keep
 
 
 def _near_grid(bin_: int, step: int) -> bool:
@@ -210,8 +234,9 @@ def _near_grid(bin_: int, step: int) -> bool:
 def find_peaks(power: NDArray[np.float64], floor: float, limit: int = 32) -> tuple[Peak, ...]:
     """Isolated peaks whose prominence ratio is at least ``floor``, most prominent first."""
     prom = prominence_map(power)
-    candidates = _SEARCH & _local_maxima(prom) & (prom >= np.log(floor))
-    ys, xs = np.nonzero(candidates)
+    ys, xs = np.nonzero(_SEARCH & (prom >= np.log(floor)))
+    peak = _local_maxima(prom, ys, xs)
+    ys, xs = ys[peak], xs[peak]
     order = np.argsort(prom[ys, xs])[::-1][:limit]
     step = TILE // ALIGN
     peaks = []
