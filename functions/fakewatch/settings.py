@@ -24,6 +24,11 @@ IDEMPOTENCY_TABLE = f"{PREFIX}IDEMPOTENCY_TABLE"  # AWS: DynamoDB table for Powe
 LOG_LEVEL = f"{PREFIX}LOG_LEVEL"
 C2PA_TRUST_ANCHORS = f"{PREFIX}C2PA_TRUST_ANCHORS"  # PEM file of C2PA signers treated as trusted
 
+# Provider-specific names, read by that provider through ``Settings.extra`` (not in ALL).
+AZURE_ACCOUNT_URL = f"{PREFIX}AZURE_ACCOUNT_URL"  # blob endpoint, used with the managed identity
+AZURE_CONNECTION_STRING = f"{PREFIX}AZURE_CONNECTION_STRING"  # key-based: Azurite / local runs
+EVENTGRID_KEY = f"{PREFIX}EVENTGRID_KEY"  # access key of the result topic (else Entra ID)
+
 ALL = (
     POLICY,
     MODEL_MANIFEST,
