@@ -28,6 +28,16 @@ C2PA_TRUST_ANCHORS = f"{PREFIX}C2PA_TRUST_ANCHORS"  # PEM file of C2PA signers t
 AZURE_ACCOUNT_URL = f"{PREFIX}AZURE_ACCOUNT_URL"  # blob endpoint, used with the managed identity
 AZURE_CONNECTION_STRING = f"{PREFIX}AZURE_CONNECTION_STRING"  # key-based: Azurite / local runs
 EVENTGRID_KEY = f"{PREFIX}EVENTGRID_KEY"  # access key of the result topic (else Entra ID)
+ESCALATION_MODE = f"{PREFIX}ESCALATION_MODE"  # realtime (bytes in the call) or async (by URI)
+# The GPU serving application (fakewatch_serve); the cloud's own variables (AIP_*, ...) win.
+SERVE_CONTRACT = f"{PREFIX}SERVE_CONTRACT"  # sagemaker | vertex | azureml
+SERVE_MODE = f"{PREFIX}SERVE_MODE"  # realtime | async (larger requests, by-reference media)
+SERVE_PORT = f"{PREFIX}SERVE_PORT"  # overrides the contract's port
+SERVE_MAX_BATCH = f"{PREFIX}SERVE_MAX_BATCH"  # rows per inference call
+SERVE_MAX_WAIT_MS = f"{PREFIX}SERVE_MAX_WAIT_MS"  # how long a batch may wait to fill
+SERVE_MAX_REQUEST_BYTES = f"{PREFIX}SERVE_MAX_REQUEST_BYTES"  # larger requests get 413
+SERVE_PROVIDERS = f"{PREFIX}SERVE_PROVIDERS"  # comma-separated ONNX Runtime providers
+SERVE_URI_PREFIXES = f"{PREFIX}SERVE_URI_PREFIXES"  # store URI prefixes instances may name
 
 ALL = (
     POLICY,
@@ -42,6 +52,15 @@ ALL = (
     IDEMPOTENCY_TABLE,
     LOG_LEVEL,
     C2PA_TRUST_ANCHORS,
+    ESCALATION_MODE,
+    SERVE_CONTRACT,
+    SERVE_MODE,
+    SERVE_PORT,
+    SERVE_MAX_BATCH,
+    SERVE_MAX_WAIT_MS,
+    SERVE_MAX_REQUEST_BYTES,
+    SERVE_PROVIDERS,
+    SERVE_URI_PREFIXES,
 )
 
 
