@@ -1,4 +1,4 @@
-"""``python -m bench``: run every ``bench/bench_*.py`` in its own process; figures in bench/results/."""
+"""``python -m bench``: run each ``bench/bench_*.py`` in its own process."""
 
 from __future__ import annotations
 

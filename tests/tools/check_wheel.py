@@ -7,6 +7,7 @@ each named package from there, not from the source tree.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,20 @@ EXPECTED = {
     "fakewatch_cost",
     "fakewatch_iac",
 }
+DATA = {  # package data the code reads at run time
+    "fakewatch/schemas/verdict.schema.json",
+    "fakewatch/schemas/policy.schema.json",
+    "fakewatch/schemas/model-manifest.schema.json",
+}
 GENERIC = {"functions", "providers", "cost", "iac", "tests", "bench"}
+
+
+def _installer() -> list[str]:
+    """uv's pip (the venv ``make setup`` builds has no pip of its own), else pip."""
+    uv = shutil.which("uv")
+    if uv:
+        return [uv, "pip", "install", "-q", "--python", sys.executable]
+    return [sys.executable, "-m", "pip", "install", "-q"]
 
 
 def main(dist: str) -> int:
@@ -32,22 +46,27 @@ def main(dist: str) -> int:
         return 1
     wheel = wheels[-1]
     with zipfile.ZipFile(wheel) as zf:
-        tops = {n.split("/", 1)[0] for n in zf.namelist() if "/" in n}
+        names = set(zf.namelist())
+        tops = {n.split("/", 1)[0] for n in names if "/" in n}
     tops = {t for t in tops if not t.endswith(".dist-info")}
-    missing, generic = EXPECTED - tops, tops & GENERIC
+    missing, generic = (EXPECTED - tops) | (DATA - names), tops & GENERIC
     if missing or generic:
-        print(f"{wheel.name}: missing {sorted(missing)}, generic {sorted(generic)}", file=sys.stderr)
+        print(
+            f"{wheel.name}: missing {sorted(missing)}, generic {sorted(generic)}", file=sys.stderr
+        )
         return 1
     with tempfile.TemporaryDirectory() as target:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", target, str(wheel)],
-            check=True,
-        )
-        code = "import importlib,sys;" + ";".join(
-            f"m=importlib.import_module({name!r});assert m.__file__.startswith({target!r}),m.__file__"
+        subprocess.run([*_installer(), "--no-deps", "--target", target, str(wheel)], check=True)
+        checks = (
+            f"m=importlib.import_module({name!r});"
+            f"assert m.__file__.startswith({target!r}),m.__file__"
             for name in sorted(EXPECTED)
         )
-        subprocess.run([sys.executable, "-I", "-c", f"import sys;sys.path.insert(0,{target!r});{code}"], check=True)
+        code = "import importlib,sys;" + ";".join(checks)
+        subprocess.run(
+            [sys.executable, "-I", "-c", f"import sys;sys.path.insert(0,{target!r});{code}"],
+            check=True,
+        )
     print(f"{wheel.name}: installs {', '.join(sorted(EXPECTED))}")
     return 0
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from fakewatch.media.types import MediaKind
+from fakewatch.media.types import Frame, MediaKind
 from fakewatch.signals import spectral
 from fakewatch.signals.base import Signal, SignalResult
 
@@ -62,12 +62,17 @@ def jpeg_quality(image: Image.Image | None) -> int | None:
     return round(min(100.0, max(1.0, quality)))
 
 
+def _pixels(frame: Frame) -> NDArray[np.uint8] | Image.Image:
+    """A still's decoded image (read tile by tile, never converted whole), else its RGB array."""
+    return frame.image if frame.image is not None else frame.rgb
+
+
 def _frames(media: Media) -> list[NDArray[np.uint8] | Image.Image]:
     """At most ``MAX_FRAMES`` decoded frames, evenly spread; else the image, read tile by tile."""
     count = len(media.frames)
     if count:
         picks = sorted({round(i * (count - 1) / max(1, MAX_FRAMES - 1)) for i in range(MAX_FRAMES)})
-        return [media.frames[i].rgb for i in picks[:MAX_FRAMES]]
+        return [_pixels(media.frames[i]) for i in picks[:MAX_FRAMES]]
     return [media.image] if media.image is not None else []
 
 
