@@ -100,3 +100,38 @@ def test_expired_deadline_is_a_timeout() -> None:
     deadline = Deadline(1.0, clock=lambda: next(ticks))
     with pytest.raises(ScanTimeout):
         open_media(photo_like_jpeg(), deadline=deadline)
+
+
+def _encoded(fmt: str) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.full((48, 64, 3), 120, np.uint8)).save(buf, fmt)
+    return buf.getvalue()
+
+
+def test_avif_decodes_where_pillow_supports_it() -> None:
+    from PIL import features
+
+    if not features.check("avif"):
+        with pytest.raises(UnsupportedMedia, match="avif"):
+            open_media(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + b"\x00" * 64)
+        return
+    media = open_media(_encoded("AVIF"))
+    assert (media.type.format, media.width, media.height) == ("avif", 64, 48)
+
+
+def test_heic_decodes_with_the_heif_extra() -> None:
+    pillow_heif = pytest.importorskip("pillow_heif", reason="the heif extra is in dev")
+    pillow_heif.register_heif_opener()
+    media = open_media(_encoded("HEIF"))
+    assert (media.type.format, media.type.mime, media.width) == ("heif", "image/heic", 64)
+
+
+def test_heic_without_the_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from fakewatch.media import intake
+
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)  # as if not installed
+    monkeypatch.setattr(intake.Image, "OPEN", {k: v for k, v in Image.OPEN.items() if k != "HEIF"})
+    with pytest.raises(UnsupportedMedia, match=r"fakewatch\[heif\]"):
+        open_media(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64)

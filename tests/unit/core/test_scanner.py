@@ -61,3 +61,22 @@ def test_verdicts_hold_no_media() -> None:
     data = photo_like_jpeg()
     text = Scanner([FixedSignal(0.8, 0.8)]).scan(data, OBJ).to_json()
     assert data[:64].hex() not in text and "rgb" not in text
+
+
+def test_video_frames_go_through_the_image_signals() -> None:
+    from fakewatch.samples import small_mp4
+
+    verdict = Scanner.default().scan(small_mp4(frames=20, size=160, fps=10), OBJ)
+    by_name = {s["name"]: s for s in verdict.signals}
+    assert verdict.object.media_type == {"kind": "video", "format": "mp4", "mime": "video/mp4"}
+    assert by_name["frequency"]["modality"] == "video" and by_name["frequency"]["status"] == "ok"
+    assert by_name["c2pa"]["status"] in {"ok", "not_applicable"}
+    validate_verdict(verdict.to_dict())
+
+
+def test_audio_gets_provenance_and_frequency_says_not_applicable() -> None:
+    verdict = Scanner.default().scan(small_wav(), OBJ)
+    by_name = {s["name"]: s for s in verdict.signals}
+    assert by_name["frequency"]["status"] == "not_applicable"
+    assert by_name["c2pa"]["status"] == "ok" and verdict.label is Label.NO_EVIDENCE
+    assert "checked: c2pa" in verdict.explanation
