@@ -25,6 +25,13 @@ def explain(label: Label, action: Action, fused: Fused, policy: Policy) -> str:
     verb = _DO[action]
     if label is Label.NO_EVIDENCE:
         checked = ", ".join(fused.checked) or "no signal"
+        if fused.decisive is not None and fused.risk > 0:
+            name, text, confidence = _first_evidence(fused)
+            return (
+                f"{verb}: the strongest reading — {text} ({name}, confidence {confidence:.2f}) — "
+                f"stays below the review threshold (risk {fused.risk:.2f} < {t.review:.2f}; "
+                f"checked: {checked}); this is not proof that the media is authentic."
+            )
         return (
             f"{verb}: no signal found evidence of AI generation or manipulation (checked: "
             f"{checked}; risk {fused.risk:.2f} < review threshold {t.review:.2f}) — this is not "

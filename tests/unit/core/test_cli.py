@@ -148,3 +148,28 @@ def test_console_script_lists_plugins_without_importing_them() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "scan" in out.stdout and "cost" in out.stdout and "aws" in out.stdout
+
+
+def test_scan_with_a_model_manifest_records_the_model(media: Path, tmp_path: Path) -> None:
+    from fakewatch.testing.onnx_models import statistic_classifier, write_model
+
+    manifest = write_model(tmp_path / "model", statistic_classifier())
+    result = runner.invoke(
+        app, ["scan", str(media / "photo.jpg"), "-f", "json", "--model", str(manifest)]
+    )
+    (verdict,) = json.loads(result.stdout)
+    learned = next(s for s in verdict["signals"] if s["name"] == "learned")
+    assert learned["status"] == "ok" and 0.0 <= learned["score"] <= 1.0
+    model = next(m for m in verdict["models"] if m["sha256"])
+    assert len(model["sha256"]) == 64
+    from fakewatch.models import SESSIONS
+
+    SESSIONS.clear()  # as a fresh process would start: the next load reads and hashes the file
+    tampered = tmp_path / "model" / "model.onnx"
+    tampered.write_bytes(tampered.read_bytes() + b"\0")
+    refused = runner.invoke(
+        app, ["scan", str(media / "photo.jpg"), "-f", "json", "--model", str(manifest)]
+    )
+    (doc,) = json.loads(refused.stdout)
+    learned = next(s for s in doc["signals"] if s["name"] == "learned")
+    assert learned["status"] == "failed" and "sha256" in " ".join(learned["evidence"])

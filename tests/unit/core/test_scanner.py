@@ -80,3 +80,10 @@ def test_audio_gets_provenance_and_frequency_says_not_applicable() -> None:
     assert by_name["frequency"]["status"] == "not_applicable"
     assert by_name["c2pa"]["status"] == "ok" and verdict.label is Label.NO_EVIDENCE
     assert "checked: c2pa" in verdict.explanation
+
+
+def test_weak_evidence_below_threshold_is_named_not_hidden() -> None:
+    verdict = Scanner([FixedSignal(0.4, 0.5)]).scan(photo_like_jpeg(), OBJ)
+    assert verdict.label is Label.NO_EVIDENCE and verdict.risk_score == 0.2
+    assert "strongest reading" in verdict.explanation and "fixed reading" in verdict.explanation
+    assert "0.20 < 0.50" in verdict.explanation
