@@ -60,7 +60,9 @@ def build_runtime(
     scanner = Scanner.default(load_policy(settings.policy))
     notifier: NotificationSink = NullNotificationSink()
     if settings.result_topic:
-        notifier = PubSubNotificationSink(settings.result_topic, publisher, project=project)
+        sink = PubSubNotificationSink(settings.result_topic, publisher, project=project)
+        _ = sink.publisher, sink.topic  # import and connect now, in the cold start
+        notifier = sink
     service = ScanService(
         store=store,
         scanner=scanner,
