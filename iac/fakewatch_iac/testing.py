@@ -195,8 +195,22 @@ class RecordingMocks(pulumi.runtime.Mocks):
         )
         physical = inputs.get(name_key) if name_key else None
         physical = physical or f"{name.replace('-', '')}{_short(name)}"[:24]
+        if kind == "ResourceGroup":
+            physical = inputs.get("resourceGroupName") or physical
+        elif kind == "StorageAccount":
+            physical = inputs.get("accountName") or physical
         rid = f"{sub}/resourceGroups/{rg}/providers/Microsoft.{module.title()}/{kind}/{physical}"
         state: dict[str, Any] = {**inputs, "name": physical}
+        identity = inputs.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # Inputs list the identity ids; Azure answers with a map id -> principal.
+            state["identity"] = {
+                **identity,
+                "userAssignedIdentities": {
+                    i: {"principalId": _guid(f"{i}-p"), "clientId": _guid(f"{i}-c")}
+                    for i in identity["userAssignedIdentities"]
+                },
+            }
         if kind == "ResourceGroup":
             rid = f"{sub}/resourceGroups/{physical}"
         elif kind == "StorageAccount":
@@ -209,6 +223,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             physical = inputs.get("containerName") or physical
             rid = f"{account}{inputs['accountName']}/blobServices/default/containers/{physical}"
             state["name"] = physical
+        elif module == "authorization":
+            leaf = inputs.get("roleDefinitionId") if kind == "RoleDefinition" else _guid(name)
+            scope = inputs.get("scope", sub)
+            rid = f"{scope}/providers/Microsoft.Authorization/{kind[0].lower()}{kind[1:]}s/{leaf}"
         elif kind == "UserAssignedIdentity":
             state.update(
                 principalId=_guid(f"{name}-principal"),
@@ -217,7 +235,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             )
         elif kind in ("SystemTopic", "WebApp", "OnlineEndpoint", "Workspace", "Topic"):
             if "identity" in inputs:
-                state["identity"] = {**inputs["identity"], "principalId": _guid(f"{name}-mi")}
+                state["identity"] = {**state["identity"], "principalId": _guid(f"{name}-mi")}
             if kind == "WebApp":
                 state["defaultHostName"] = f"{physical}.azurewebsites.net"
             if kind == "Topic":

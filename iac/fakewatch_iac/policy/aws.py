@@ -8,7 +8,16 @@ from typing import Any
 
 from fakewatch_iac.aws.iam import UNAVOIDABLE_WILDCARDS
 from fakewatch_iac.envvars import ACTION_TAG, ALLOW, TAG_PREFIX
-from fakewatch_iac.policy.core import Check, Finding, Resource, Stack, as_list, dig, statements
+from fakewatch_iac.policy.core import (
+    Check,
+    Finding,
+    Resource,
+    Stack,
+    api_field_names,
+    as_list,
+    dig,
+    statements,
+)
 
 BUCKET = "aws:s3/bucket:Bucket"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -364,6 +373,7 @@ def gpu_autoscaling(stack: Stack) -> Iterator[Finding]:
 
 
 RULES: dict[str, Check] = {
+    "api-names": api_field_names,
     "s3-encryption": s3_encryption,
     "s3-public-access": s3_public_access_blocked,
     "s3-tls-only": s3_tls_only,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,3 +115,47 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+# Inputs whose keys are the user's own (tags, environment variables), not API field names.
+_FREE_KEYS = frozenset(
+    {
+        "tags",
+        "labels",
+        "environmentVariables",
+        "variables",
+        "notifications",
+        "userAssignedIdentities",
+    }
+)
+
+
+def _snake_paths(node: Any, path: tuple[str, ...]) -> Iterable[str]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if _SNAKE.match(str(key)):
+                yield "/".join((*path, str(key)))
+            if key not in _FREE_KEYS:
+                yield from _snake_paths(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for value in node:
+            yield from _snake_paths(value, path)
+
+
+def api_field_names(stack: Stack) -> Iterable[Finding]:
+    """Inputs reach the provider under its own (camelCase) field names.
+
+    The SDKs translate snake_case keys only where an input's type is known; a dict passed to a
+    union-typed input (for example an Azure alert's criteria) is sent as written and the cloud
+    silently ignores or rejects it. Typed ``...Args`` classes avoid that.
+    """
+    for r in stack.resources:
+        if r.type.startswith("pulumi-python:dynamic"):
+            continue
+        for path in _snake_paths(r.inputs, ()):
+            yield Finding(
+                "api-names",
+                f"{r.type.split(':')[-1]} {r.name}",
+                f"{path} is not an API field name (a dict given to a union input?)",
+            )

@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fakewatch_iac.gcp.identity import INPUT_PERMISSIONS, UNAVOIDABLE_PROJECT_ROLES
-from fakewatch_iac.policy.core import Check, Finding, Resource, Stack, as_list
+from fakewatch_iac.policy.core import (
+    Check,
+    Finding,
+    Resource,
+    Stack,
+    api_field_names,
+    as_list,
+)
 
 BUCKET = "gcp:storage/bucket:Bucket"
 BUCKET_IAM = "gcp:storage/bucketIAMMember:BucketIAMMember"
@@ -156,6 +163,7 @@ def logs_and_alerts(stack: Stack) -> Iterator[Finding]:
 
 
 RULES: dict[str, Check] = {
+    "api-names": api_field_names,
     "buckets": buckets_secure,
     "trigger": trigger_wiring,
     "concurrency": concurrency,

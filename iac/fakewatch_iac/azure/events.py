@@ -1,0 +1,106 @@
+"""Event Grid: BlobCreated on the input container -> the scan_blob function, with retries and
+dead-lettering; and the custom topic verdicts are published to."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import eventgrid
+
+from fakewatch_iac.config import ScannerConfig
+
+MAX_DELIVERY_ATTEMPTS = 30
+EVENT_TTL_MINUTES = 1440
+
+
+class BlobCreatedSubscription(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        cfg: ScannerConfig,
+        *,
+        resource_group: pulumi.Input[str],
+        account_id: pulumi.Input[str],
+        input_container: str,
+        dead_letter_container: str,
+        function_id: pulumi.Input[str],
+        tags: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("fakewatch:azure:BlobCreatedSubscription", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.topic = eventgrid.SystemTopic(
+            f"{name}-topic",
+            resource_group_name=resource_group,
+            location=cfg.region,
+            source=account_id,
+            topic_type="Microsoft.Storage.StorageAccounts",
+            identity={"type": "SystemAssigned"},
+            tags=tags,
+            opts=child,
+        )
+        self.principal_id = self.topic.identity.apply(lambda i: i.principal_id if i else "")
+        self._args = (
+            name,
+            resource_group,
+            account_id,
+            input_container,
+            dead_letter_container,
+            function_id,
+        )
+        self.register_outputs({"topic": self.topic.name})
+
+    def subscribe(
+        self, depends_on: list[pulumi.Resource]
+    ) -> eventgrid.SystemTopicEventSubscription:
+        """Create the subscription once the topic may write dead letters (role assigned)."""
+        name, resource_group, account_id, input_container, dead_letter, function_id = self._args
+        return eventgrid.SystemTopicEventSubscription(
+            f"{name}-subscription",
+            resource_group_name=resource_group,
+            system_topic_name=self.topic.name,
+            destination={
+                "endpoint_type": "AzureFunction",
+                "resource_id": function_id,
+                "max_events_per_batch": 1,
+                "preferred_batch_size_in_kilobytes": 64,
+            },
+            filter={
+                "included_event_types": ["Microsoft.Storage.BlobCreated"],
+                "subject_begins_with": f"/blobServices/default/containers/{input_container}/blobs/",
+            },
+            event_delivery_schema="EventGridSchema",
+            retry_policy={
+                "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,
+                "event_time_to_live_in_minutes": EVENT_TTL_MINUTES,
+            },
+            dead_letter_with_resource_identity={
+                "identity": {"type": "SystemAssigned"},
+                "dead_letter_destination": {
+                    "endpoint_type": "StorageBlob",
+                    "resource_id": account_id,
+                    "blob_container_name": dead_letter,
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        )
+
+
+def results_topic(
+    name: str,
+    cfg: ScannerConfig,
+    *,
+    resource_group: pulumi.Input[str],
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> eventgrid.Topic:
+    """Custom topic for verdict events; Entra auth only (no access keys)."""
+    return eventgrid.Topic(
+        name,
+        resource_group_name=resource_group,
+        location=cfg.region,
+        input_schema="CloudEventSchemaV1_0",
+        disable_local_auth=True,
+        public_network_access="Enabled",
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -1,0 +1,276 @@
+"""AzureScanner: everything bucket-triggered scanning needs on Azure, from one validated config.
+
+Two storage accounts keep media apart from machinery: the *data* account (input, results,
+quarantine, dead letters) accepts Entra ID only (shared keys off) and the scanner holds
+container-scoped roles there; the *runtime* account holds the Functions host state and the
+deployment package, which the managed identity owns entirely (it holds no media). Shared keys
+stay on for the runtime account because Pulumi uploads the package with the account key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pulumi
+from pulumi_azure_native import authorization, managedidentity, resources
+
+from fakewatch_iac import envvars
+from fakewatch_iac.artifacts import Artifact
+from fakewatch_iac.azure import roles
+from fakewatch_iac.azure.endpoint import MlOnlineEndpoint
+from fakewatch_iac.azure.events import BlobCreatedSubscription, results_topic
+from fakewatch_iac.azure.function import PACKAGE_CONTAINER, FlexFunctionApp
+from fakewatch_iac.azure.monitoring import Alerts, Telemetry
+from fakewatch_iac.azure.storage import Expiry, SecureStorageAccount
+from fakewatch_iac.config import ScannerConfig
+from fakewatch_iac.naming import guid, physical, tags
+
+INPUT, RESULTS, QUARANTINE, DEAD_LETTER = "input", "results", "quarantine", "deadletter"
+
+
+def account_name(cfg: ScannerConfig, subscription_id: str, purpose: str) -> str:
+    """Storage account names: 3-24 lowercase letters and digits, globally unique."""
+    stem = re.sub(r"[^a-z0-9]", "", cfg.base_name.lower())[:14]
+    digest = hashlib.sha256(f"{subscription_id}/{cfg.base_name}/{purpose}".encode()).hexdigest()
+    return f"{stem}{purpose[0]}{digest[: 24 - len(stem) - 1]}"[:24]
+
+
+class AzureScanner(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        cfg: ScannerConfig,
+        artifact: Artifact,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("fakewatch:azure:Scanner", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        t = tags(cfg)
+        self.cfg = cfg
+        client = authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        self.subscription_id = client.subscription_id
+        self.group = resources.ResourceGroup(
+            f"{name}-rg",
+            resource_group_name=physical(cfg, "rg", 90),
+            location=cfg.region,
+            tags=t,
+            opts=child,
+        )
+        rg = self.group.name
+        self.identity = managedidentity.UserAssignedIdentity(
+            f"{name}-identity", resource_group_name=rg, location=cfg.region, tags=t, opts=child
+        )
+        self.data = SecureStorageAccount(
+            f"{name}-data",
+            account_name=client.subscription_id.apply(lambda s: account_name(cfg, s, "data")),
+            resource_group=rg,
+            location=cfg.region,
+            containers=[INPUT, RESULTS, QUARANTINE, DEAD_LETTER],
+            expiries=[
+                Expiry(f"{RESULTS}/", cfg.results_retention_days),
+                Expiry(f"{DEAD_LETTER}/", 30),
+            ],
+            shared_key_access=False,
+            tags=t,
+            opts=child,
+        )
+        self.runtime = SecureStorageAccount(
+            f"{name}-runtime",
+            account_name=client.subscription_id.apply(lambda s: account_name(cfg, s, "runtime")),
+            resource_group=rg,
+            location=cfg.region,
+            containers=[PACKAGE_CONTAINER],
+            expiries=[],
+            shared_key_access=True,
+            tags=t,
+            opts=child,
+        )
+        self.telemetry = Telemetry(f"{name}-telemetry", cfg, resource_group=rg, tags=t, opts=child)
+        self.results_topic = results_topic(
+            f"{name}-results", cfg, resource_group=rg, tags=t, parent=self
+        )
+        self.endpoint: MlOnlineEndpoint | None = None
+        if cfg.gpu.enabled:
+            self.endpoint = MlOnlineEndpoint(
+                f"{name}-gpu",
+                cfg,
+                resource_group=rg,
+                tenant_id=client.tenant_id,
+                storage_account_id=self.runtime.account_id,
+                insights_id=self.telemetry.insights.id,
+                tags=t,
+                opts=child,
+            )
+        grants = self._grant_scanner(name)
+        self.function = FlexFunctionApp(
+            f"{name}-scanner",
+            cfg,
+            artifact=artifact,
+            resource_group=rg,
+            runtime_account_name=self.runtime.name,
+            runtime_blob_endpoint=self.runtime.account.primary_endpoints.apply(lambda e: e.blob),
+            identity_id=self.identity.id,
+            identity_client_id=self.identity.client_id,
+            app_settings=self._settings(),
+            tags=t,
+            depends_on=[*grants, self.runtime.containers[PACKAGE_CONTAINER]],
+            opts=child,
+        )
+        self.events = BlobCreatedSubscription(
+            f"{name}-events",
+            cfg,
+            resource_group=rg,
+            account_id=self.data.account_id,
+            input_container=INPUT,
+            dead_letter_container=DEAD_LETTER,
+            function_id=self.function.function_id,
+            tags=t,
+            opts=child,
+        )
+        dead_letter_grant = self._assign(
+            f"{name}-events-deadletter",
+            self.data.containers[DEAD_LETTER].id,
+            roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            self.events.principal_id,
+        )
+        self.subscription = self.events.subscribe([dead_letter_grant, self.function.app])
+        self._read_gating(name)
+        self.alerts = Alerts(
+            f"{name}-alerts",
+            cfg,
+            resource_group=rg,
+            resource_group_id=self.group.id,
+            insights_id=self.telemetry.insights.id,
+            system_topic_id=self.events.topic.id,
+            tags=t,
+            opts=child,
+        )
+        self.register_outputs({"resource_group": rg})
+
+    # -- identities -------------------------------------------------------------------------------
+    def _assign(
+        self,
+        name: str,
+        scope: pulumi.Input[str],
+        role_guid: pulumi.Input[str],
+        principal: pulumi.Input[str],
+        condition: str | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> authorization.RoleAssignment:
+        definition = pulumi.Output.all(self.subscription_id, role_guid).apply(
+            lambda a: roles.definition_id(a[0], a[1])
+        )
+        extra = {"condition": condition, "condition_version": "2.0"} if condition else {}
+        return authorization.RoleAssignment(
+            name,
+            scope=scope,
+            principal_id=principal,
+            principal_type="ServicePrincipal",
+            role_definition_id=definition,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
+            **extra,
+        )
+
+    def _grant_scanner(self, name: str) -> list[pulumi.Resource]:
+        cfg, me = self.cfg, self.identity.principal_id
+        input_role = authorization.RoleDefinition(
+            f"{name}-input-role",
+            role_definition_id=guid(cfg, "scanner-input-role"),
+            role_name=f"fakewatch scanner input ({cfg.base_name})",
+            description="Read, tag and delete blobs of the fakewatch input container only",
+            scope=self.group.id,
+            assignable_scopes=[self.group.id],
+            permissions=[{"actions": [], "data_actions": list(roles.SCANNER_INPUT_DATA_ACTIONS)}],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        data = self.data.containers
+        grants: list[pulumi.Resource] = [
+            self._assign(
+                f"{name}-scanner-input",
+                data[INPUT].id,
+                guid(cfg, "scanner-input-role"),
+                me,
+                depends_on=[input_role],
+            ),
+            self._assign(
+                f"{name}-scanner-results", data[RESULTS].id, roles.STORAGE_BLOB_DATA_CONTRIBUTOR, me
+            ),
+            self._assign(
+                f"{name}-scanner-quarantine",
+                data[QUARANTINE].id,
+                roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                me,
+            ),
+            self._assign(
+                f"{name}-scanner-publish", self.results_topic.id, roles.EVENTGRID_DATA_SENDER, me
+            ),
+            self._assign(
+                f"{name}-scanner-telemetry",
+                self.telemetry.insights.id,
+                roles.MONITORING_METRICS_PUBLISHER,
+                me,
+            ),
+        ]
+        runtime = self.runtime.account_id
+        for part, role in (
+            ("blob", roles.STORAGE_BLOB_DATA_OWNER),
+            ("queue", roles.STORAGE_QUEUE_DATA_CONTRIBUTOR),
+            ("table", roles.STORAGE_TABLE_DATA_CONTRIBUTOR),
+        ):
+            grants.append(self._assign(f"{name}-host-{part}", runtime, role, me))
+        if self.endpoint is not None:
+            score = authorization.RoleDefinition(
+                f"{name}-score-role",
+                role_definition_id=guid(cfg, "scanner-score-role"),
+                role_name=f"fakewatch escalation scorer ({cfg.base_name})",
+                description="Score the fakewatch escalation endpoint only",
+                scope=self.group.id,
+                assignable_scopes=[self.group.id],
+                permissions=[{"actions": [roles.ML_SCORE_ACTION], "data_actions": []}],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            grants.append(
+                self._assign(
+                    f"{name}-scanner-score",
+                    self.endpoint.endpoint.id,
+                    guid(cfg, "scanner-score-role"),
+                    me,
+                    depends_on=[score],
+                )
+            )
+        return grants
+
+    def _read_gating(self, name: str) -> None:
+        if not self.cfg.read_gating.enabled:
+            return
+        for i, reader in enumerate(self.cfg.read_gating.readers):
+            self._assign(
+                f"{name}-reader-{i}",
+                self.data.containers[INPUT].id,
+                roles.STORAGE_BLOB_DATA_READER,
+                reader,
+                condition=roles.READ_GATING_CONDITION,
+            )
+
+    def _settings(self) -> dict[str, pulumi.Input[str]]:
+        cfg = self.cfg
+        settings: dict[str, pulumi.Input[str]] = {
+            envvars.RESULTS_BUCKET: RESULTS,
+            envvars.QUARANTINE_BUCKET: QUARANTINE,
+            envvars.RESULTS_PREFIX: envvars.DEFAULT_RESULTS_PREFIX,
+            envvars.AUDIT_PREFIX: envvars.DEFAULT_AUDIT_PREFIX,
+            envvars.POLICY: cfg.policy.render(escalate=cfg.gpu.enabled),
+            envvars.RESULT_TOPIC: self.results_topic.endpoint,
+            envvars.LOG_LEVEL: cfg.log_level,
+            envvars.AZURE_ACCOUNT_URL: self.data.account.primary_endpoints.apply(lambda e: e.blob),
+            "APPLICATIONINSIGHTS_CONNECTION_STRING": self.telemetry.insights.connection_string,
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": self.identity.client_id.apply(
+                lambda c: f"ClientId={c};Authorization=AAD"
+            ),
+        }
+        if self.endpoint is not None:
+            settings[envvars.ESCALATION_ENDPOINT] = self.endpoint.scoring_uri
+        return settings

@@ -1,0 +1,226 @@
+"""Azure rules: what "secure by default" means for the Blob -> Event Grid -> Functions scanner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fakewatch_iac.azure import roles
+from fakewatch_iac.policy.core import (
+    Check,
+    Finding,
+    Resource,
+    Stack,
+    api_field_names,
+    as_list,
+)
+
+ACCOUNT = "azure-native:storage:StorageAccount"
+CONTAINER = "azure-native:storage:BlobContainer"
+LIFECYCLE = "azure-native:storage:ManagementPolicy"
+BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+APP = "azure-native:web:WebApp"
+PLAN = "azure-native:web:AppServicePlan"
+ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+DEFINITION = "azure-native:authorization:RoleDefinition"
+SYSTEM_TOPIC = "azure-native:eventgrid:SystemTopic"
+SUBSCRIPTION = "azure-native:eventgrid:SystemTopicEventSubscription"
+INSIGHTS = "azure-native:applicationinsights:Component"
+WORKSPACE = "azure-native:operationalinsights:Workspace"
+ALERT = "azure-native:monitor:MetricAlert"
+BUDGET = "azure-native:consumption:Budget"
+BLOB = "azure-native:storage:Blob"
+RUNTIME_ONLY_ROLES = {
+    roles.STORAGE_BLOB_DATA_OWNER,
+    roles.STORAGE_QUEUE_DATA_CONTRIBUTOR,
+    roles.STORAGE_TABLE_DATA_CONTRIBUTOR,
+}
+
+
+def _f(rule: str, r: Resource | str, message: str) -> Finding:
+    return Finding(rule, r if isinstance(r, str) else f"{r.type.split(':')[-1]} {r.name}", message)
+
+
+def app(stack: Stack) -> Resource:
+    return stack.one(APP)
+
+
+def app_settings(stack: Stack) -> dict[str, str]:
+    return {s["name"]: s["value"] for s in as_list(app(stack).get("siteConfig", "appSettings"))}
+
+
+def scanner_principal(stack: Stack) -> str:
+    identity_id = as_list(app(stack).get("identity", "userAssignedIdentities"))[0]
+    uami = next(r for r in stack.resources if r.id == identity_id)
+    return str(uami.out("principalId"))
+
+
+def data_account(stack: Stack) -> Resource:
+    """The account whose events trigger the scanner."""
+    topic = stack.one(SYSTEM_TOPIC)
+    return next(a for a in stack.of(ACCOUNT) if a.id == topic.inputs.get("source"))
+
+
+def runtime_accounts(stack: Stack) -> list[Resource]:
+    host = app_settings(stack).get("AzureWebJobsStorage__accountName")
+    return [a for a in stack.of(ACCOUNT) if a.out("name") == host]
+
+
+def _role_guid(assignment: Resource) -> str:
+    return str(assignment.inputs.get("roleDefinitionId", "")).rsplit("/", 1)[-1]
+
+
+def storage_secure(stack: Stack) -> Iterator[Finding]:
+    runtime = {a.id for a in runtime_accounts(stack)}
+    for a in stack.of(ACCOUNT):
+        if a.inputs.get("enableHttpsTrafficOnly") is not True:
+            yield _f("storage-tls", a, "HTTP (non-TLS) traffic is allowed")
+        if a.inputs.get("minimumTlsVersion") != "TLS1_2":
+            yield _f("storage-tls", a, "minimum TLS version is below 1.2")
+        if a.inputs.get("allowBlobPublicAccess") is not False:
+            yield _f("storage-public-access", a, "public blob access is allowed")
+        if not a.get("encryption", "services", "blob", "enabled"):
+            yield _f("storage-encryption", a, "blob encryption at rest is not set")
+        if a.inputs.get("allowSharedKeyAccess") is not False and a.id not in runtime:
+            yield _f("storage-shared-key", a, "shared keys bypass RBAC and read gating")
+    for c in stack.of(CONTAINER):
+        if c.inputs.get("publicAccess") not in ("None", None):
+            yield _f("storage-public-access", c, "container allows anonymous reads")
+    data = data_account(stack)
+    rules = [
+        r
+        for p in stack.where(LIFECYCLE, "accountName", data.out("name"))
+        for r in as_list(p.get("policy", "rules"))
+    ]
+    results = app_settings(stack).get("FAKEWATCH_RESULTS_BUCKET")
+    if not any(
+        f"{results}/" in as_list(r.get("definition", {}).get("filters", {}).get("prefixMatch"))
+        for r in rules
+    ):
+        yield _f("storage-lifecycle", data, "results have no retention rule")
+
+
+def function_secure(stack: Stack) -> Iterator[Finding]:
+    a = app(stack)
+    if a.inputs.get("httpsOnly") is not True:
+        yield _f("function-tls", a, "function app accepts HTTP")
+    if a.get("siteConfig", "minTlsVersion") != "1.2":
+        yield _f("function-tls", a, "function app allows TLS below 1.2")
+    if a.get("siteConfig", "ftpsState") != "Disabled":
+        yield _f("function-tls", a, "FTP deployment is enabled")
+    if a.get("identity", "type") != "UserAssigned":
+        yield _f("identity", a, "function app has no managed identity")
+    if not a.get("functionAppConfig", "scaleAndConcurrency", "maximumInstanceCount"):
+        yield _f("concurrency", a, "no maximum instance count")
+    plan = stack.one(PLAN)
+    if plan.get("sku", "tier") != "FlexConsumption":
+        yield _f("function-plan", plan, "not a Flex Consumption plan")
+
+
+def trigger_wiring(stack: Stack) -> Iterator[Finding]:
+    sub = stack.one(SUBSCRIPTION)
+    fn_id = f"{app(stack).id}/functions/scan_blob"
+    if (
+        sub.get("destination", "endpointType") != "AzureFunction"
+        or sub.get("destination", "resourceId") != fn_id
+    ):
+        yield _f("trigger", sub, "events do not go to the scan_blob function")
+    if sub.get("filter", "includedEventTypes") != ["Microsoft.Storage.BlobCreated"]:
+        yield _f("trigger", sub, "subscription is not limited to BlobCreated")
+    if not str(sub.get("filter", "subjectBeginsWith", default="")).startswith(
+        "/blobServices/default/containers/"
+    ):
+        yield _f("trigger", sub, "subscription is not limited to the input container")
+    if not sub.get("deadLetterWithResourceIdentity", "deadLetterDestination", "blobContainerName"):
+        yield _f("dead-letter", sub, "undeliverable events are dropped (no dead-lettering)")
+    if not sub.get("retryPolicy", "maxDeliveryAttempts"):
+        yield _f("trigger", sub, "no retry policy")
+
+
+def least_privilege(stack: Stack) -> Iterator[Finding]:
+    me = scanner_principal(stack)
+    data = data_account(stack)
+    runtime = {a.id for a in runtime_accounts(stack)}
+    for d in stack.of(DEFINITION):
+        for perm in as_list(d.inputs.get("permissions")):
+            for action in as_list(perm.get("actions")) + as_list(perm.get("dataActions")):
+                if "*" in action:
+                    yield _f("iam-wildcard", d, f"wildcard action {action}")
+    for a in stack.of(ASSIGNMENT):
+        scope = str(a.inputs.get("scope", ""))
+        guid = _role_guid(a)
+        if a.inputs.get("principalId") != me:
+            continue
+        if scope == data.id:
+            yield _f("scanner-scope", a, "scanner holds an account-wide role on the data account")
+        if guid in RUNTIME_ONLY_ROLES and scope not in runtime:
+            yield _f("scanner-scope", a, "owner-level storage role outside the runtime account")
+        if "/resourceGroups/" in scope and "/providers/" not in scope:
+            yield _f("scanner-scope", a, "scanner holds a resource-group-wide role")
+
+
+def read_gating_tags(stack: Stack) -> Iterator[Finding]:
+    """Only the scanner's custom role may write blob index tags on the data account."""
+    me = scanner_principal(stack)
+    tag_roles = {
+        d.inputs.get("roleDefinitionId")
+        for d in stack.of(DEFINITION)
+        if any(
+            f"{roles.BLOB}/tags/write" in as_list(p.get("dataActions"))
+            for p in as_list(d.inputs.get("permissions"))
+        )
+    }
+    data = data_account(stack)
+    for a in stack.of(ASSIGNMENT):
+        writes_tags = _role_guid(a) in tag_roles or _role_guid(a) == roles.STORAGE_BLOB_DATA_OWNER
+        if (
+            writes_tags
+            and str(a.inputs.get("scope", "")).startswith(data.id)
+            and (a.inputs.get("principalId") != me)
+        ):
+            yield _f("read-gating", a, "someone other than the scanner may write blob tags")
+        if (
+            _role_guid(a) == roles.STORAGE_BLOB_DATA_READER
+            and a.inputs.get("condition") != roles.READ_GATING_CONDITION
+        ):
+            yield _f("read-gating", a, "reader sees blobs the scanner has not allowed")
+
+
+def logs_and_alerts(stack: Stack) -> Iterator[Finding]:
+    for r in stack.of(WORKSPACE) + stack.of(INSIGHTS):
+        if not r.inputs.get("retentionInDays"):
+            yield _f("log-retention", r, "no retention period")
+    for r in stack.of(INSIGHTS):
+        if r.inputs.get("disableLocalAuth") is not True:
+            yield _f("log-retention", r, "telemetry accepts instrumentation keys")
+    metrics = {
+        c.get("metricName")
+        for a in stack.of(ALERT)
+        for c in as_list(a.get("criteria", "allOf"))
+        if a.inputs.get("actions")
+    }
+    for metric, what in (
+        ("requests/failed", "function failures"),
+        ("DeadLetteredCount", "dead-lettered events"),
+    ):
+        if metric not in metrics:
+            yield _f("alarms", "stack", f"no alert on {what}")
+
+
+RULES: dict[str, Check] = {
+    "api-names": api_field_names,
+    "storage": storage_secure,
+    "function": function_secure,
+    "trigger": trigger_wiring,
+    "least-privilege": least_privilege,
+    "read-gating": read_gating_tags,
+    "logs-and-alerts": logs_and_alerts,
+}
+
+
+def require_budget(stack: Stack) -> Iterator[Finding]:
+    budgets = stack.of(BUDGET)
+    if not budgets:
+        yield _f("budget", "stack", "no monthly budget")
+    for b in budgets:
+        if not any(n.get("contactEmails") for n in (b.inputs.get("notifications") or {}).values()):
+            yield _f("budget", b, "budget notifies nobody")
