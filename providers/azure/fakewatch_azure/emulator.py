@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
@@ -147,7 +147,7 @@ class Azurite:
         self.stop()
 
 
-def emulator_client(endpoint: str, **client_kwargs: object) -> BlobServiceClient:
+def emulator_client(endpoint: str, **client_kwargs: Any) -> BlobServiceClient:
     """A BlobServiceClient on the Azurite at ``endpoint`` (``http://127.0.0.1:<port>``)."""
     from azure.storage.blob import BlobServiceClient
 

@@ -58,7 +58,7 @@ def status_of(exc: HttpResponseError) -> int:
 
 def code_of(exc: HttpResponseError) -> str:
     """The storage error code (``BlobNotFound``, ...), as a plain string."""
-    code = exc.error_code
+    code = getattr(exc, "error_code", None)  # set by the storage SDK's error handler
     return str(getattr(code, "value", code) or "")
 
 

@@ -51,10 +51,6 @@ def same_etag(a: str | None, b: str | None) -> bool:
     return bool(a and b) and str(a).strip('"').lower() == str(b).strip('"').lower()
 
 
-def quoted(etag: str) -> str:
-    return etag if etag.startswith('"') or etag == "*" else f'"{etag}"'
-
-
 def info_of(container: str, props: BlobProperties) -> ObjectInfo:
     settings = props.content_settings
     return ObjectInfo(
@@ -238,7 +234,7 @@ class BlobStore(ObjectStore):
         while status == "pending":
             if time.monotonic() > deadline:
                 with translate(what):
-                    target.abort_copy(started["copy_id"])
+                    target.abort_copy(str(started["copy_id"]))
                 raise TimeoutError(f"{what}: not finished after {self.copy_timeout_s:g}s")
             time.sleep(COPY_POLL_S)
             props = self._props(dst_bucket, dst_key)
