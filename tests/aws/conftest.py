@@ -6,7 +6,6 @@ not state. Credentials are throwaway values; nothing here can reach AWS.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +13,8 @@ import pytest
 
 from fakewatch_aws.emulator import FAKE_CREDENTIALS, REGION, MotoServer
 from fakewatch_aws.store import make_client
+
+from .aws_helpers import scanner, stack, unique, uploads  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="session")
@@ -46,10 +47,6 @@ def s3_client(aws: dict[str, Any]) -> Any:
 @pytest.fixture
 def sqs_client(aws: dict[str, Any]) -> Any:
     return make_client("sqs", **aws)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

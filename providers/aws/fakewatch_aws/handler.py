@@ -58,6 +58,7 @@ def scan_events(events: list[ObjectEvent]) -> list[dict[str, Any]]:
 def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
     """One SQS message: the S3 / EventBridge / backfill event(s) in its body."""
     logger.set_correlation_id(record.message_id)
+    count("records")
     try:
         events = parse_sqs_record(record)
     except MalformedEvent as exc:

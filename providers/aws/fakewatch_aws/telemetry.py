@@ -1,6 +1,7 @@
 """Powertools Logger, Metrics and Tracer, one of each per process, and what they record.
 
-Metrics go out as CloudWatch Embedded Metric Format (namespace ``fakewatch``): ``scans``,
+Metrics go out as CloudWatch Embedded Metric Format (namespace ``fakewatch``): ``records``
+(SQS messages handled), ``scans``,
 ``label_<label>``, ``errors``, ``quarantined``, ``duplicates``, ``duration`` (ms),
 ``ignored_events``, ``malformed_events``, ``transient_failures``. Tracing switches itself off
 outside Lambda (no ``LAMBDA_TASK_ROOT``) or with ``POWERTOOLS_TRACE_DISABLED=true``.

@@ -14,7 +14,7 @@ from fakewatch.testing.contracts import NotificationSinkContract
 from fakewatch_aws.notify import EventBridgeSink
 from fakewatch_aws.store import make_client
 
-from .conftest import unique
+from .aws_helpers import unique
 
 pytestmark = pytest.mark.integration
 
