@@ -116,11 +116,11 @@ class ScanService:
         try:
             info = self.store.head(event.bucket, event.key)
         except ObjectNotFound:
-            return self._finish(event, self._gone(ident, ErrorReason.DELETED_BEFORE_SCAN), None)
+            return self._finish(event, self._gone(ident, ErrorReason.DELETED_BEFORE_SCAN))
         except AccessDenied as exc:
-            return self._finish(event, self._denied(ident, exc), info=None)
+            return self._finish(event, self._denied(ident, exc))
         if _changed(event, info):
-            return self._finish(event, self._gone(ident, ErrorReason.CHANGED_BEFORE_SCAN), None)
+            return self._finish(event, self._gone(ident, ErrorReason.CHANGED_BEFORE_SCAN))
         ident = ObjectIdentity(
             uri=ident.uri,
             bucket=event.bucket,
@@ -195,15 +195,22 @@ class ScanService:
             return None
         return verdict_from_dict(doc)
 
-    def _finish(self, event: ObjectEvent, verdict: Verdict, info: ObjectInfo | None) -> Outcome:
+    def _finish(self, event: ObjectEvent, verdict: Verdict) -> Outcome:
         """Record an outcome for an object that is gone/changed/unreadable (nothing to tag)."""
         ident = verdict.object
         version = event.version or event.etag or "unknown"
         vkey = self.verdict_key(ident.bucket, ident.key, f"{version}-{verdict.error_reason}")
-        if not self.store.put_once(self.results_bucket, vkey, verdict.to_json().encode()):
+        if self.store.exists(self.results_bucket, vkey + ".done"):
             return Outcome(event, None, vkey, duplicate=True, steps=("duplicate",))
-        self._record(verdict, vkey)
-        return Outcome(event, verdict, vkey, steps=("verdict", "audit", "event"))
+        written = self.store.put_once(self.results_bucket, vkey, verdict.to_json().encode())
+        recorded = verdict if written else (self._existing_verdict(vkey) or verdict)
+        self._record(recorded, vkey)
+        self._mark_done(vkey)
+        steps = ("verdict" if written else "resumed", "audit", "event")
+        return Outcome(event, recorded, vkey, steps=steps)
+
+    def _mark_done(self, vkey: str) -> None:
+        self.store.put(self.results_bucket, vkey + ".done", b"", content_type="text/plain")
 
     def _side_effects(
         self, event: ObjectEvent, verdict: Verdict, vkey: str, info: ObjectInfo, *, resumed: bool
@@ -224,7 +231,7 @@ class ScanService:
             steps.append("object-gone")  # deleted meanwhile: the verdict still stands
         self._record(verdict, vkey)
         steps += ["audit", "event"]
-        self.store.put(self.results_bucket, vkey + ".done", b"", content_type="text/plain")
+        self._mark_done(vkey)
         return Outcome(event, verdict, vkey, quarantined_to=quarantined_to, steps=tuple(steps))
 
     def _quarantine(self, event: ObjectEvent, verdict: Verdict, info: ObjectInfo) -> str:
@@ -243,9 +250,13 @@ class ScanService:
         return self.store.uri(self.quarantine_bucket, qkey)
 
     def _record(self, verdict: Verdict, vkey: str) -> None:
+        """Audit entry (once: an ``.audited`` marker survives a retried delivery), then the
+        result event (at least once: consumers deduplicate on the verdict id)."""
         summary = verdict.summary()
         summary["verdict_uri"] = self.store.uri(self.results_bucket, vkey)
-        self.audit.append({"kind": "scan", **summary})
+        if not self.store.exists(self.results_bucket, vkey + ".audited"):
+            self.audit.append({"kind": "scan", **summary})
+            self.store.put(self.results_bucket, vkey + ".audited", b"", content_type="text/plain")
         self.notifier.publish(
             {
                 "type": RESULT_EVENT_TYPE,

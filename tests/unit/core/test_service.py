@@ -187,3 +187,30 @@ def test_escalation_down_is_recorded_and_the_object_still_handled() -> None:
     assert v is not None and v.label.value == "no_evidence" and "tagged" in outcome.steps
     assert v.escalation is not None and v.escalation["status"] == "unavailable"
     assert "circuit open" in v.escalation["reason"]
+
+
+class FlakyNotifier(MemoryNotificationSink):
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def publish(self, event):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("event bus throttled")
+        super().publish(event)
+
+
+@pytest.mark.parametrize("gone", [False, True])
+def test_a_failed_publish_is_retried_without_a_second_audit_entry(gone: bool) -> None:
+    service, store = make(FixedSignal(0.0, 0.0))
+    service.notifier = FlakyNotifier(failures=1)
+    event = upload(store, "x.jpg", photo_like_jpeg())
+    if gone:
+        store.delete(IN, "x.jpg")
+    with pytest.raises(TransientError):
+        service.handle(event)
+    retry = service.handle(event)
+    assert not retry.duplicate and retry.verdict is not None
+    assert len(list(service.audit.entries())) == 1 and len(service.notifier.events) == 1
+    assert service.handle(event).duplicate
