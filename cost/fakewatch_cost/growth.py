@@ -23,6 +23,11 @@ from fakewatch_cost.estimate import MILLION, estimate
 from fakewatch_cost.money import ZERO, plain
 from fakewatch_cost.profile import UsageProfile
 
+CHEAPEST = "cheapest cloud"
+GPU_VS_CPU = "GPU endpoint vs serverless CPU"
+FACE_API = "managed face API vs self-hosted"
+Changes = list[tuple[Decimal, str, str]]
+Answers = list[tuple[str, Changes, str]]  # (provider, changes, option at the lowest volume)
 DEFAULT_VOLUMES = [Decimal(10) ** k for k in range(3, 10)]
 GRID_PER_DECADE = 4
 BISECT_STEPS = 60
@@ -57,6 +62,8 @@ class Growth:
     points: list[GrowthPoint]
     crossovers: list[Crossover]
     unanswered: list[str]
+    # (question, provider, option) for answers that do not change across the volumes.
+    steady: list[tuple[str, str, str]]
 
 
 def totals_at(
@@ -78,17 +85,22 @@ def growth(
         raise CostInputError("growth volumes must be positive")
     points = [GrowthPoint(v, totals_at(profile, catalogs, v)) for v in chosen]
     low, high = chosen[0], chosen[-1]
-    crossovers = cheapest_changes(profile, catalogs, low, high)
+    crossovers: list[Crossover] = []
+    steady: list[tuple[str, str, str]] = []
     unanswered: list[str] = []
     for question, finder in (
-        ("GPU endpoint vs serverless CPU (learned-model stage)", gpu_vs_cpu),
-        ("managed face API vs self-hosted detection", face_api_vs_self_hosted),
+        (CHEAPEST, cheapest_changes),
+        (GPU_VS_CPU, gpu_vs_cpu),
+        (FACE_API, face_api_vs_self_hosted),
     ):
         try:
-            crossovers.extend(finder(profile, catalogs, low, high))
+            for provider, changes, first in finder(profile, catalogs, low, high):
+                if not changes:
+                    steady.append((question, provider, first))
+                crossovers += [Crossover(question, provider, v, b, a) for v, b, a in changes]
         except CostInputError as exc:
             unanswered.append(f"{question}: {exc}")
-    return Growth(points, crossovers, unanswered)
+    return Growth(points, crossovers, unanswered, steady)
 
 
 def _grid(low: Decimal, high: Decimal) -> list[Decimal]:
@@ -103,11 +115,9 @@ def _grid(low: Decimal, high: Decimal) -> list[Decimal]:
     return sorted(set(values))
 
 
-def _changes(
-    label: Callable[[Decimal], str], low: Decimal, high: Decimal
-) -> list[tuple[Decimal, str, str]]:
-    """Whole volumes where ``label`` changes, each narrowed by bisection."""
-    found = []
+def _changes(label: Callable[[Decimal], str], low: Decimal, high: Decimal) -> tuple[Changes, str]:
+    """Whole volumes where ``label`` changes, each narrowed by bisection; and the first label."""
+    found: Changes = []
     grid = _grid(low, high)
     labels = [label(v) for v in grid]
     for i in range(len(grid) - 1):
@@ -124,19 +134,17 @@ def _changes(
             else:
                 hi = mid
         found.append((hi, la, label(hi)))
-    return found
+    return found, labels[0]
 
 
 def cheapest_changes(
     profile: UsageProfile, catalogs: dict[str, Catalog], low: Decimal, high: Decimal
-) -> list[Crossover]:
+) -> Answers:
     def cheapest(volume: Decimal) -> str:
         return GrowthPoint(volume, totals_at(profile, catalogs, volume)).cheapest
 
-    return [
-        Crossover("cheapest cloud", "", v, before, after)
-        for v, before, after in _changes(cheapest, low, high)
-    ]
+    changes, first = _changes(cheapest, low, high)
+    return [("", changes, first)]
 
 
 def _component(
@@ -161,14 +169,14 @@ def _extra_compute(
 
 def gpu_vs_cpu(
     profile: UsageProfile, catalogs: dict[str, Catalog], low: Decimal, high: Decimal
-) -> list[Crossover]:
+) -> Answers:
     rate, cpu_s = profile.escalation_rate, profile.cpu_seconds
     if rate is None or cpu_s is None or profile.gpu_seconds is None:
         raise CostInputError(
             "needs escalation.rate, escalation.gpu_seconds and escalation.cpu_seconds"
         )
     with_gpu = profile.with_values({"gpu.enabled": True}, validate=False)
-    found = []
+    found: Answers = []
     for provider in PROVIDERS:
 
         def option(volume: Decimal, provider: str = provider) -> str:
@@ -177,21 +185,19 @@ def gpu_vs_cpu(
             cpu = _extra_compute(at, catalogs, provider, rate * cpu_s)
             return "GPU endpoint" if gpu < cpu else "serverless CPU"
 
-        found += [
-            Crossover("GPU endpoint vs serverless CPU", provider, v, b, a)
-            for v, b, a in _changes(option, low, high)
-        ]
+        changes, first = _changes(option, low, high)
+        found.append((provider, changes, first))
     return found
 
 
 def face_api_vs_self_hosted(
     profile: UsageProfile, catalogs: dict[str, Catalog], low: Decimal, high: Decimal
-) -> list[Crossover]:
+) -> Answers:
     face = profile.face_api
     if face.self_hosted_seconds is None or (face.rate is None and face.images is None):
         raise CostInputError("needs face_api.self_hosted_seconds and face_api.rate or images")
     with_api = profile.with_values({"face_api.enabled": True}, validate=False)
-    found = []
+    found: Answers = []
     for provider in PROVIDERS:
 
         def option(volume: Decimal, provider: str = provider) -> str:
@@ -206,8 +212,6 @@ def face_api_vs_self_hosted(
             own = _extra_compute(at, catalogs, provider, per_scan)
             return "managed face API" if managed < own else "self-hosted"
 
-        found += [
-            Crossover("managed face API vs self-hosted", provider, v, b, a)
-            for v, b, a in _changes(option, low, high)
-        ]
+        changes, first = _changes(option, low, high)
+        found.append((provider, changes, first))
     return found

@@ -56,12 +56,13 @@ def plain(amount: Decimal) -> str:
     return text if text != "-0" else "0"
 
 
-def unit_price(amount: Decimal) -> str:
-    """A unit price readable at any scale: ``$0.023``, ``$0.20 per 1M``."""
+def unit_price(amount: Decimal, unit: str) -> str:
+    """A unit price readable at any scale: ``$0.023 per GB-month``, ``$0.2 per 1M requests``."""
+    plural = unit if unit.endswith("s") else f"{unit}s"
     if amount == 0:
-        return "$0"
-    for scale, label in ((Decimal(1), ""), (Decimal(1000), " per 1K"), (Decimal(10**6), " per 1M")):
-        scaled = amount * scale
-        if scaled >= Decimal("0.01"):
-            return f"${plain(scaled)}{label}"
-    return f"${plain(amount * 10**6)} per 1M"
+        return f"$0 per {unit}"
+    if amount >= Decimal("0.01"):
+        return f"${plain(amount)} per {unit}"
+    if amount * 1000 >= Decimal("0.01"):
+        return f"${plain(amount * 1000)} per 1K {plural}"
+    return f"${plain(amount * 10**6)} per 1M {plural}"

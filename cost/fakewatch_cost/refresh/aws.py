@@ -30,6 +30,7 @@ def _usagetype_matches(actual: str, wanted: str) -> bool:
 def ladder(
     offer: dict[str, Any], spec: dict[str, Any], where: str
 ) -> list[tuple[Decimal, Decimal]]:
+    offer = expect(offer, dict, f"{where}: offer file")
     products = expect(offer.get("products"), dict, f"{where}: products")
     wanted_attrs = spec.get("attributes", {})
     skus = []
@@ -41,8 +42,9 @@ def ladder(
             skus.append(sku)
     if len(skus) != 1:
         raise RefreshError(f"{where}: {len(skus)} products match usagetype {spec['usagetype']}")
+    on_demand = expect(expect(offer.get("terms", {}), dict, where).get("OnDemand", {}), dict, where)
     terms = expect(
-        offer.get("terms", {}).get("OnDemand", {}).get(skus[0]),
+        on_demand.get(skus[0]),
         dict,
         f"{where}: OnDemand terms for {skus[0]}",
     )

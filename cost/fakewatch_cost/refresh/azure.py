@@ -30,6 +30,16 @@ def unit_size(unit_of_measure: str) -> Decimal:
     return Decimal(match.group(1)) * SCALE[match.group(2)]
 
 
+def _same_api(url: str) -> bool:
+    """Pages must stay on the API (real responses spell the host ``prices.azure.com:443``)."""
+    parts = urllib.parse.urlsplit(url)
+    return (
+        parts.scheme == "https"
+        and parts.hostname == "prices.azure.com"
+        and parts.path == "/api/retail/prices"
+    )
+
+
 def items(fetch: Fetcher, odata_filter: str) -> list[dict[str, Any]]:
     """All items for a filter, following ``NextPageLink`` (at most ``MAX_PAGES`` pages)."""
     url: str | None = query_url(odata_filter)
@@ -40,7 +50,7 @@ def items(fetch: Fetcher, odata_filter: str) -> list[dict[str, Any]]:
         page = expect(fetch_json(fetch, url), dict, url)
         collected += [i for i in expect(page.get("Items", []), list, url) if isinstance(i, dict)]
         next_url = page.get("NextPageLink")
-        if next_url is not None and not str(next_url).startswith(BASE):
+        if next_url is not None and not _same_api(str(next_url)):
             raise RefreshError(f"{url}: NextPageLink leaves {BASE}: {next_url!r}")
         url = next_url
     raise RefreshError(f"{query_url(odata_filter)}: more than {MAX_PAGES} pages")
@@ -49,14 +59,17 @@ def items(fetch: Fetcher, odata_filter: str) -> list[dict[str, Any]]:
 def ladder(
     found: list[dict[str, Any]], spec: dict[str, Any], where: str
 ) -> list[tuple[Decimal, Decimal]]:
-    exclude = spec.get("exclude_product")
-    chosen = [
-        i
-        for i in found
-        if i.get("type") == "Consumption"
-        and i.get("currencyCode", "USD") == "USD"
-        and not (exclude and exclude in str(i.get("productName", "")))
-    ]
+    exclude = [str(word) for word in spec.get("exclude", [])]
+
+    def wanted(item: dict[str, Any]) -> bool:
+        names = f"{item.get('productName', '')} {item.get('skuName', '')}"
+        return (
+            item.get("type") == "Consumption"
+            and item.get("currencyCode", "USD") == "USD"
+            and not any(word in names for word in exclude)
+        )
+
+    chosen = [i for i in found if wanted(i)]
     meters = {(i.get("productName"), i.get("skuName"), i.get("meterName")) for i in chosen}
     if len(meters) != 1:
         raise RefreshError(f"{where}: {len(meters)} meters match the filter")

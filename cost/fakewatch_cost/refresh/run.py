@@ -45,9 +45,16 @@ class _Source:
         self.cache: dict[str, Any] = {}
 
     def _once(self, key: str, load: Any) -> Any:
+        """Fetch once; a failure is remembered too, so a dead API is not asked again."""
         if key not in self.cache:
-            self.cache[key] = load()
-        return self.cache[key]
+            try:
+                self.cache[key] = load()
+            except RefreshError as exc:
+                self.cache[key] = exc
+        value = self.cache[key]
+        if isinstance(value, RefreshError):
+            raise value
+        return value
 
     def ladder(self, spec: dict[str, Any], where: str) -> tuple[list[tuple[Decimal, Decimal]], str]:
         if self.provider == "aws":
@@ -58,11 +65,7 @@ class _Source:
             odata = str(spec["filter"])
             found = self._once(odata, lambda: azure.items(self.fetch, odata))
             return azure.ladder(found, spec, where), azure.query_url(odata)
-        if not self.api_key:
-            raise CostInputError(
-                "the Cloud Billing Catalog API needs an API key (--api-key or GOOGLE_API_KEY)"
-            )
-        service, key = str(spec["service"]), self.api_key
+        service, key = str(spec["service"]), self.api_key or ""
         found = self._once(service, lambda: gcp.skus(self.fetch, service, key))
         return gcp.ladder(found, spec, self.region, where), redact(gcp.skus_url(service, key))
 
@@ -77,6 +80,10 @@ def refresh_catalog(
     path = resolve_catalog(name_or_path)
     original = load_yaml_file(path)
     current = parse_catalog(original, str(path))
+    if current.provider == "gcp" and not api_key:
+        raise CostInputError(
+            "the Cloud Billing Catalog API needs an API key (--api-key or GOOGLE_API_KEY)"
+        )
     document = copy.deepcopy(original)
     source = _Source(current.provider, current.region, fetch, api_key)
     result = RefreshResult(document)
@@ -97,7 +104,7 @@ def refresh_catalog(
         raw["tiers"] = tiers
         if free is not None:
             raw["free"] = {
-                "quantity": str(free),
+                "quantity": _s(free),
                 "kind": "monthly",
                 "note": f"zero-price first tier in the {API_NAMES[current.provider]}",
             }

@@ -13,9 +13,9 @@ from fakewatch_cost.money import usd
 from fakewatch_cost.reports.model import (
     PROVIDER_NAMES,
     Report,
-    crossover_text,
     free_label,
     gap_text,
+    growth_findings,
     line_cost,
     price_label,
     quantity,
@@ -77,7 +77,8 @@ def _seed(report: Report) -> str:
     for row in seed.rows:
         for p in PROVIDERS:
             cell = row.cells[p]
-            label = f"{PROVIDER_NAMES[p]} {row.services.get(p, '')}".strip()
+            service = row.services.get(p, "")
+            label = f"{PROVIDER_NAMES[p]}: {service}" if service else PROVIDER_NAMES[p]
             note = _e(cell.note) if cell.departs else ""
             rows.append(
                 f"<tr><td>{_e(row.label)}</td><td>{_e(label)}</td>"
@@ -109,12 +110,7 @@ def _growth(report: Report) -> str:
             f'<tr><td class="num">{quantity(pt.volume)}</td>{cells}'
             f"<td>{PROVIDER_NAMES[pt.cheapest]}</td></tr>"
         )
-    changes = [
-        crossover_text(c.question, c.provider, c.volume, c.before, c.after)
-        for c in growth.crossovers
-    ] or ["No change within these volumes."]
-    changes += [f"Not answered: {t}" for t in growth.unanswered]
-    items = "".join(f"<li>{_e(c)}</li>" for c in changes)
+    items = "".join(f"<li>{_e(c)}</li>" for c in growth_findings(growth))
     return (
         f"<h2>Growth with volume</h2>{growth_chart(report)}"
         f'<table id="growth">{"".join(rows)}</table>'

@@ -98,6 +98,9 @@ def _growth(report: Report) -> dict[str, Any] | None:
             {**asdict(c), "volume": plain(c.volume), "provider": c.provider or None}
             for c in growth.crossovers
         ],
+        "steady": [
+            {"question": q, "provider": p or None, "option": o} for q, p, o in growth.steady
+        ],
         "unanswered": growth.unanswered,
     }
 

@@ -7,9 +7,9 @@ from fakewatch_cost.money import usd
 from fakewatch_cost.reports.model import (
     PROVIDER_NAMES,
     Report,
-    crossover_text,
     free_label,
     gap_text,
+    growth_findings,
     line_cost,
     price_label,
     quantity,
@@ -93,7 +93,7 @@ def _seed(report: Report) -> str:
         for p in PROVIDERS:
             cell = row.cells[p]
             service = row.services.get(p, "")
-            label = f"{PROVIDER_NAMES[p]} {service}".strip()
+            label = f"{PROVIDER_NAMES[p]}: {service}" if service else PROVIDER_NAMES[p]
             note = _esc(cell.note) if cell.departs else ""
             rows.append(
                 f"| {_esc(row.label)} | {_esc(label)} | {usd(cell.published)} | "
@@ -122,12 +122,7 @@ def _growth(report: Report) -> str:
         )
         rows.append(f"| {quantity(point.volume)} | {cells} | {PROVIDER_NAMES[point.cheapest]} |")
     rows += ["", "### Where the cheaper option changes", ""]
-    if not growth.crossovers:
-        rows.append("- No change within the volumes above.")
-    for c in growth.crossovers:
-        rows.append("- " + crossover_text(c.question, c.provider, c.volume, c.before, c.after))
-    for text in growth.unanswered:
-        rows.append(f"- Not answered: {_esc(text)}")
+    rows += [f"- {_esc(text)}" for text in growth_findings(growth)]
     return "\n".join(rows)
 
 

@@ -106,7 +106,7 @@ def price_label(line: CostLine) -> str:
     if line.unit_price is None:
         return "-"
     tiered = " (tiered)" if len(line.tiers) > 1 else ""
-    return f"{unit_price(line.unit_price)}/{line.unit}{tiered}"
+    return f"{unit_price(line.unit_price, line.unit)}{tiered}"
 
 
 def free_label(line: CostLine) -> str:
@@ -134,13 +134,33 @@ def gap_text(line: CostLine) -> str:
     return f"{name} {line.resource}, {line.description}: {line.reason}"
 
 
+def _name(option: str) -> str:
+    return PROVIDER_NAMES.get(option, option)
+
+
 def crossover_text(question: str, provider: str, volume: Decimal, before: str, after: str) -> str:
     where = f" on {PROVIDER_NAMES[provider]}" if provider else ""
-    names = {p: PROVIDER_NAMES[p] for p in PROVIDERS}
     return (
-        f"{question}{where}: {names.get(before, before)} up to {quantity(volume - 1)} "
-        f"objects a month, {names.get(after, after)} from {quantity(volume)}"
+        f"{question}{where}: {_name(before)} up to {quantity(volume - 1)} "
+        f"objects a month, {_name(after)} from {quantity(volume)}"
     )
+
+
+def growth_findings(growth: Growth) -> list[str]:
+    """Every crossover, each answer that holds throughout, and what went unanswered."""
+    low, high = growth.points[0].volume, growth.points[-1].volume
+    lines = [
+        crossover_text(c.question, c.provider, c.volume, c.before, c.after)
+        for c in growth.crossovers
+    ]
+    for question, provider, option in growth.steady:
+        where = f" on {PROVIDER_NAMES[provider]}" if provider else ""
+        lines.append(
+            f"{question}{where}: {_name(option)} throughout "
+            f"{quantity(low)} to {quantity(high)} objects a month"
+        )
+    lines += [f"not answered: {text}" for text in growth.unanswered]
+    return lines
 
 
 def exact(value: Decimal | None) -> str | None:

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from fakewatch_cost.catalog import PROVIDERS
 from fakewatch_cost.money import usd
-from fakewatch_cost.reports.model import PROVIDER_NAMES, Report, crossover_text, gap_text, quantity
+from fakewatch_cost.reports.model import PROVIDER_NAMES, Report, gap_text, growth_findings, quantity
 from fakewatch_cost.stacks.usage import COMPONENTS
 
 WIDTH = 120
@@ -33,12 +33,8 @@ def render_table(report: Report, width: int = WIDTH) -> str:
         console.print(_seed(report))
     if report.growth:
         console.print(_growth(report))
-        for c in report.growth.crossovers:
-            console.print(
-                "- " + crossover_text(c.question, c.provider, c.volume, c.before, c.after)
-            )
-        for text in report.growth.unanswered:
-            console.print(f"- not answered: {text}")
+        for text in growth_findings(report.growth):
+            console.print(f"- {text}")
     for gap in report.gaps():
         console.print(f"* {gap_text(gap)}")
     return buffer.getvalue()
