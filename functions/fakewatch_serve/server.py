@@ -14,7 +14,7 @@ import time
 from types import TracebackType
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from fakewatch_serve.app import create_app
 from fakewatch_serve.config import ServeConfig
@@ -39,7 +39,7 @@ class LoopbackServer:
     """``with LoopbackServer(app) as server: httpx.get(server.url + "/ping")``."""
 
     def __init__(
-        self, app: Starlette, *, host: str = "127.0.0.1", graceful_s: float = 10.0
+        self, app: ASGIApp, *, host: str = "127.0.0.1", graceful_s: float = 10.0
     ) -> None:
         self.app = app
         self.host = host
