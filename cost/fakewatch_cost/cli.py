@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from fakewatch_cost.catalog import (
+    DEFAULT_CATALOGS,
     DEFAULT_MAX_AGE_DAYS,
     PROVIDERS,
     CatalogAgeWarning,
@@ -290,13 +291,17 @@ def refresh(
     key = api_key or os.environ.get("GOOGLE_API_KEY")
     failed = False
     for name in chosen:
-        catalog_name = {"aws": "aws-us-east-1", "gcp": "gcp-us-central1", "azure": "azure-eastus"}[
-            name
-        ]
+        catalog_name = DEFAULT_CATALOGS[name]
         try:
             result = refresh_catalog(catalog_name, fetch, today=dt.date.today(), api_key=key)
         except CostInputError as exc:
             typer.echo(f"error: {catalog_name}: {exc}", err=True)
+            failed = True
+            continue
+        for entry, reason in result.kept:
+            typer.echo(f"    {entry}: {reason}")
+        if not result.refreshed:
+            typer.echo(f"error: {catalog_name}: no price refreshed; nothing written", err=True)
             failed = True
             continue
         path = write_catalog(result.document, out)
@@ -304,8 +309,5 @@ def refresh(
             f"{catalog_name}: {len(result.refreshed)} refreshed "
             f"({len(result.changed)} changed), {len(result.kept)} kept -> {path}"
         )
-        for entry, reason in result.kept:
-            typer.echo(f"    {entry}: {reason}")
-        failed = failed or not result.refreshed
     if failed:
         raise typer.Exit(1)
