@@ -7,6 +7,7 @@ test is skipped only where no Chromium is installed (CI installs it: apt-get ins
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import subprocess
@@ -40,6 +41,8 @@ def html_file(
     tmp_path_factory: pytest.TempPathFactory, catalogs: dict[str, Catalog], as_of: dt.date
 ) -> Path:
     if CHROMIUM is None:
+        if os.environ.get("CI"):  # CI installs it: a missing browser there is a failure
+            pytest.fail("chromium is not installed; .ci/run installs it with apt-get")
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     report = build_report(load_profile("seed-2025"), catalogs, as_of=as_of)
     path = tmp_path_factory.mktemp("html") / "report.html"
