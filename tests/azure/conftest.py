@@ -16,6 +16,8 @@ import pytest
 from fakewatch_azure.emulator import Azurite, emulator_client, ensure_containers
 from fakewatch_azure.store import BlobStore
 
+from .topic import TopicRecorder
+
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
 
@@ -55,3 +57,13 @@ def make_container(blob_service: BlobServiceClient) -> Callable[[str], str]:
 @pytest.fixture
 def blob_store(blob_service: BlobServiceClient) -> BlobStore:
     return BlobStore(blob_service)
+
+
+@pytest.fixture
+def topic() -> Iterator[TopicRecorder]:
+    """A loopback HTTP endpoint the real Event Grid publisher client POSTs to."""
+    recorder = TopicRecorder().start()
+    try:
+        yield recorder
+    finally:
+        recorder.stop()

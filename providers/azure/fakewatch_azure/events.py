@@ -210,9 +210,10 @@ def iter_events(payload: Any) -> Iterator[StorageEvent]:
 def ignored(reason: str, event: StorageEvent) -> list[ObjectEvent]:
     """Log an event that is deliberately not scanned, and return no ObjectEvents."""
     log.info(
-        "ignoring event: %s",
+        "ignoring event: %s (id %s)",
         reason,
-        extra={"ignored": reason, "event_id": event.id, "event_type": event.type},
+        event.id,
+        extra={"ignored": reason, "event_type": event.type},  # event_id: see logs.py
     )
     return []
 

@@ -49,7 +49,10 @@ def subject_of(event: Mapping[str, Any]) -> str:
 
 
 class EventGridSink(NotificationSink):
-    """``EventGridSink(endpoint, key=...)``; the publisher client is injected or built lazily."""
+    """``EventGridSink(endpoint, key=...)``; the publisher client is injected or built lazily.
+
+    ``retry_total``: retries inside the SDK for each publish (None keeps the SDK's default).
+    """
 
     def __init__(
         self,
@@ -59,7 +62,7 @@ class EventGridSink(NotificationSink):
         credential: Any = None,
         client: Any = None,
         schema: str = "eventgrid",
-        **client_kwargs: Any,
+        retry_total: int | None = None,
     ) -> None:
         if not endpoint:
             raise ValueError("an Event Grid sink needs the topic endpoint")
@@ -68,7 +71,7 @@ class EventGridSink(NotificationSink):
         self.endpoint, self.schema = endpoint, schema
         self._key, self._credential = key, credential
         self._client = client
-        self._client_kwargs = client_kwargs
+        self.retry_total = retry_total  # None: the SDK's own retries (3, with backoff)
         self._lock = threading.Lock()
 
     @property
@@ -91,7 +94,7 @@ class EventGridSink(NotificationSink):
             from azure.identity import DefaultAzureCredential
 
             credential = DefaultAzureCredential()
-        return EventGridPublisherClient(self.endpoint, credential, **self._client_kwargs)
+        return EventGridPublisherClient(self.endpoint, credential)
 
     def to_send(self, event: Mapping[str, Any]) -> Any:
         """The SDK event for one result event (checked: JSON-safe, within the size limit)."""
@@ -126,7 +129,8 @@ class EventGridSink(NotificationSink):
         lost); a request Event Grid calls invalid is a bug and raises as it is."""
         outgoing = self.to_send(event)
         try:
-            self.client.send([outgoing])
+            options = {} if self.retry_total is None else {"retry_total": self.retry_total}
+            self.client.send([outgoing], **options)
         except Exception as exc:
             mapped = translate_error(f"Event Grid topic {self.endpoint}", exc)
             if isinstance(mapped, TransientError | AccessDenied):

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 from fakewatch.policy import load_policy
 from fakewatch.ports.audit_store import StoreAuditLog
 from fakewatch.ports.notify import NotificationSink, NullNotificationSink
-from fakewatch.scanner import Scanner
+from fakewatch.scanner import build_scanner
 from fakewatch.service import ScanService
 from fakewatch.settings import AZURE_ACCOUNT_URL, AZURE_CONNECTION_STRING, EVENTGRID_KEY, Settings
+from fakewatch_azure.escalation import escalation_from_settings
 from fakewatch_azure.logs import configure_logging
 from fakewatch_azure.notify import EventGridSink
 from fakewatch_azure.store import BlobStore, service_client
@@ -71,7 +72,10 @@ def build_runtime(
     configure_logging(settings.log_level)
     if store is None:
         store = BlobStore(blob_client) if blob_client is not None else store_from_settings(settings)
-    scanner = Scanner.default(load_policy(settings.policy))
+    escalation = escalation_from_settings(
+        settings.escalation_endpoint, settings.escalation_timeout_s
+    )
+    scanner = build_scanner(load_policy(settings.policy), escalation=escalation)
     if notifier is None:
         notifier = NullNotificationSink()
         if settings.result_topic:
