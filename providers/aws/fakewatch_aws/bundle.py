@@ -3,12 +3,15 @@
 From the project's wheel (built with ``uv build``, or given with ``--wheel``), for each target
 architecture of the Lambda Python 3.11 runtime (Amazon Linux 2023, glibc 2.34):
 
-1. ``uv pip install --target DIR --python-platform <arch>-manylinux_2_34 --python-version 3.11
-   --only-binary :all: "fakewatch[aws] @ <wheel>"`` — binary wheels only, for Linux, whatever
-   machine builds it;
+1. ``uv pip install --target DIR --link-mode copy --python-platform <arch>-manylinux_2_34
+   --python-version 3.11 --only-binary :all: "fakewatch[aws] @ <wheel>"`` — binary wheels
+   only, for Linux, whatever machine builds it; copies, never hard links into uv's cache, since
+   step 2 edits files;
 2. remove what the runtime already provides (boto3, botocore, s3transfer; ``--include-sdk``
    keeps them, for a runtime whose botocore is too old for conditional writes) and what a
-   function never runs: ``__pycache__``, ``*.pyc``, ``*.pyi`` stubs, test suites of numpy;
+   function never runs: ``__pycache__``, ``*.pyc``, ``*.pyi`` stubs, test suites of numpy,
+   build artefacts and tooling listed in ``NEVER_LOADED``; debug sections are stripped from
+   shared libraries that carry them (GNU strip of the library's own architecture);
 3. zip it (sorted entries, fixed timestamps: the same inputs give the same zip) and write
    ``bundle.json`` with the unzipped size per package, checked against Lambda's 250 MB limit.
 
@@ -99,7 +102,7 @@ def install(wheel: Path, target: Path, arch: str) -> None:
     requirement = f"fakewatch[aws] @ {wheel.resolve().as_uri()}"
     if uv:
         cmd = [
-            uv, "pip", "install", "--quiet", "--target", str(target),
+            uv, "pip", "install", "--quiet", "--target", str(target), "--link-mode", "copy",
             "--python-platform", PLATFORMS[arch], "--python-version", PYTHON_VERSION,
             "--only-binary", ":all:", requirement,
         ]  # fmt: skip
@@ -171,26 +174,65 @@ def trim(target: Path, include_sdk: bool = False) -> int:
 
 
 def strip_debug(target: Path) -> int:
-    """Remove debug sections (not symbols) from shared libraries; return bytes freed.
+    """Remove debug sections (not symbols) from Python extension modules that carry them.
 
-    ``llvm-strip`` handles x86_64 and aarch64 alike; GNU ``strip`` only the host's machine, so
-    it is used only as a fallback and failures leave the file as it was.
+    Only extension modules (``*.abi3.so``, ``*.cpython-*.so``), never the libraries auditwheel
+    vendored into ``<pkg>.libs/``: stripping those (with GNU strip or llvm-strip alike) breaks
+    them ("ELF load command address/offset not page-aligned" — seen with numpy's libgfortran).
+    Only GNU ``strip`` for the module's own machine (``strip`` on x86_64 hosts,
+    ``aarch64-linux-gnu-strip`` from binutils-aarch64-linux-gnu); ``llvm-strip`` breaks even
+    extension modules. A module whose machine has no such tool here, or whose strip fails, is
+    left as it was. Returns bytes freed.
     """
-    tool = shutil.which("llvm-strip") or shutil.which("strip")
-    if tool is None:
-        return 0
     freed = 0
-    for path in sorted(target.rglob("*.so*")):
-        if not path.is_file() or path.is_symlink():
+    for path in sorted(target.rglob("*.so")):
+        if not path.is_file() or path.is_symlink() or not _is_extension_module(path):
             continue
         with path.open("rb") as fh:
-            if fh.read(4) != ELF_MAGIC:
-                continue
+            header = fh.read(20)
+        if header[:4] != ELF_MAGIC or not _has_debug_info(path):
+            continue
+        tool = _strip_tool(int.from_bytes(header[18:20], "little"))
+        if tool is None:
+            continue
+        _unshare(path)
         before = path.stat().st_size
         done = subprocess.run([tool, "--strip-debug", str(path)], capture_output=True, check=False)
         if done.returncode == 0:
             freed += before - path.stat().st_size
     return freed
+
+
+def _is_extension_module(path: Path) -> bool:
+    vendored = any(part.endswith(".libs") for part in path.parts)
+    return not vendored and (path.name.endswith(".abi3.so") or ".cpython-" in path.name)
+
+
+def _unshare(path: Path) -> None:
+    """Give ``path`` its own inode before editing it: an installer's cache may hard-link the
+    same file into other environments, which an in-place edit would change too."""
+    if path.stat().st_nlink > 1:
+        copy = path.with_name(path.name + ".fakewatch-copy")
+        shutil.copy2(path, copy)
+        copy.replace(path)
+
+
+def _has_debug_info(path: Path) -> bool:
+    return b".debug_info" in path.read_bytes()
+
+
+def _strip_tool(machine: int) -> str | None:
+    """GNU strip for an ELF ``e_machine`` (62 x86_64, 183 aarch64), if installed."""
+    host = {"x86_64": 62, "aarch64": 183, "arm64": 183}.get(os.uname().machine)
+    names = {62: "x86_64-linux-gnu-strip", 183: "aarch64-linux-gnu-strip"}
+    if machine not in names:
+        return None
+    found = shutil.which(names[machine])
+    if found is None and machine == host:
+        found = shutil.which("strip")
+    if found and "llvm" in Path(found).resolve().name:
+        return None
+    return found
 
 
 def package_sizes(target: Path) -> dict[str, int]:
