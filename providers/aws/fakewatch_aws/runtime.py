@@ -34,6 +34,7 @@ from fakewatch.scanner import Scanner
 from fakewatch.service import ObjectEvent, ScanService
 from fakewatch.settings import Settings
 from fakewatch_aws import telemetry
+from fakewatch_aws.escalation import escalation_from_settings
 from fakewatch_aws.notify import EventBridgeSink
 from fakewatch_aws.store import S3Store, make_client
 
@@ -125,7 +126,10 @@ def build_scanner(settings: Settings, store: S3Store) -> Scanner:
     from fakewatch.local import build_scanner as core_build_scanner
 
     policy = load_runtime_policy(settings.policy, store)
-    return core_build_scanner(policy, settings.model_manifest)
+    escalation = escalation_from_settings(
+        settings.escalation_endpoint, settings.escalation_timeout_s
+    )
+    return core_build_scanner(policy, settings.model_manifest, escalation=escalation)
 
 
 def build_runtime(
@@ -142,8 +146,6 @@ def build_runtime(
     else:
         log.warning("FAKEWATCH_RESULT_TOPIC is not set: no result events will be published")
         notifier = NullNotificationSink()
-    if settings.escalation_endpoint:
-        log.warning("escalation to a SageMaker endpoint is not wired in the AWS adapter yet")
     service = ScanService(
         store=store,
         scanner=scanner or build_scanner(settings, store),

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING
 from fakewatch.policy import load_policy
 from fakewatch.ports.audit_store import StoreAuditLog
 from fakewatch.ports.notify import NotificationSink, NullNotificationSink
-from fakewatch.scanner import Scanner
+from fakewatch.scanner import build_scanner
 from fakewatch.service import ScanService
 from fakewatch.settings import Settings
+from fakewatch_gcp.escalation import escalation_from_settings
 from fakewatch_gcp.logs import configure_logging
 from fakewatch_gcp.notify import Publisher, PubSubNotificationSink
 from fakewatch_gcp.store import GcsStore
@@ -57,7 +58,10 @@ def build_runtime(
         found = getattr(store.client, "project", None)
         project = None if found in _NO_PROJECT else found
     configure_logging(project, settings.log_level)
-    scanner = Scanner.default(load_policy(settings.policy))
+    escalation = escalation_from_settings(
+        settings.escalation_endpoint, settings.escalation_timeout_s
+    )
+    scanner = build_scanner(load_policy(settings.policy), escalation=escalation)
     notifier: NotificationSink = NullNotificationSink()
     if settings.result_topic:
         sink = PubSubNotificationSink(settings.result_topic, publisher, project=project)
