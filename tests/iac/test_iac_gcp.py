@@ -188,11 +188,8 @@ def test_budget_amount_is_exact(stack: Stack) -> None:
 def test_money_splits_decimal_without_float() -> None:
     from decimal import Decimal
 
-    assert money(Decimal("0.000000001"), "EUR") == {
-        "currency_code": "EUR",
-        "units": "0",
-        "nanos": 1,
-    }
+    assert money(Decimal("0.000000001")) == ("0", 1)
+    assert money(Decimal("1234.5")) == ("1234", 500_000_000)
 
 
 def test_vertex_endpoint_and_model_deployment(stack: Stack) -> None:

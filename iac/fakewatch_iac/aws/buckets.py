@@ -55,14 +55,20 @@ class SecureBucket(pulumi.ComponentResource):
             restrict_public_buckets=True,
             opts=child,
         )
-        default: dict[str, str] = {"sse_algorithm": "AES256"}
-        if spec.kms_key_arn:
-            default = {"sse_algorithm": "aws:kms", "kms_master_key_id": spec.kms_key_arn}
+        by_default = (
+            aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
+        )
+        default = by_default(
+            sse_algorithm="aws:kms" if spec.kms_key_arn else "AES256",
+            kms_master_key_id=spec.kms_key_arn,
+        )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket_id,
             rules=[
-                {"apply_server_side_encryption_by_default": default, "bucket_key_enabled": True}
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=default, bucket_key_enabled=True
+                )
             ],
             opts=child,
         )
@@ -75,7 +81,9 @@ class SecureBucket(pulumi.ComponentResource):
                 opts=child,
             )
         self._lifecycle(name, spec, versioning, child)
-        extra = extra_statements(self.bucket.arn) if extra_statements else []
+        extra: pulumi.Input[list[Statement]] = (
+            extra_statements(self.bucket.arn) if extra_statements else []
+        )
         statements = pulumi.Output.all(self.bucket.arn, extra).apply(
             lambda args: document([tls_only(args[0]), *args[1]])
         )

@@ -67,13 +67,13 @@ class SageMakerEndpoint(pulumi.ComponentResource):
             opts=child,
         )
         env = {"FAKEWATCH_LOG_LEVEL": cfg.log_level}
-        container: dict[str, object] = {"image": gpu.image_uri, "environment": env}
-        if gpu.model_data_url:
-            container["model_data_url"] = gpu.model_data_url
+        container = aws.sagemaker.ModelPrimaryContainerArgs(
+            image=gpu.image_uri, environment=env, model_data_url=gpu.model_data_url
+        )
         self.model = aws.sagemaker.Model(
             f"{name}-model",
             execution_role_arn=self.role.arn,
-            primary_container=container,  # type: ignore[arg-type]
+            primary_container=container,
             enable_network_isolation=False,
             tags=tags,
             opts=child,

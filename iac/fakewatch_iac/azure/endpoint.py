@@ -35,7 +35,7 @@ class MlOnlineEndpoint(pulumi.ComponentResource):
             location=cfg.region,
             properties={
                 "tenant_id": tenant_id,
-                "sku": {"family": "A", "name": "standard"},
+                "sku": {"family": keyvault.SkuFamily.A, "name": keyvault.SkuName.STANDARD},
                 "enable_rbac_authorization": True,
                 "enable_purge_protection": True,
                 "enable_soft_delete": True,
@@ -48,13 +48,15 @@ class MlOnlineEndpoint(pulumi.ComponentResource):
             f"{name}-workspace",
             resource_group_name=resource_group,
             location=cfg.region,
-            identity={"type": "SystemAssigned"},
+            identity=ml.ManagedServiceIdentityArgs(
+                type=ml.ManagedServiceIdentityType.SYSTEM_ASSIGNED
+            ),
             storage_account=storage_account_id,
             key_vault=vault.id,
             application_insights=insights_id,
             system_datastores_auth_mode="identity",
             public_network_access="Enabled",
-            sku={"name": "Basic", "tier": "Basic"},
+            sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
             tags=tags,
             opts=child,
         )
@@ -112,18 +114,28 @@ class MlOnlineEndpoint(pulumi.ComponentResource):
             enabled=True,
             target_resource_uri=self.deployment.id,
             profiles=[
-                {
-                    "name": "gpu",
-                    "capacity": {
-                        "minimum": str(gpu.min_instances),
-                        "maximum": str(gpu.max_instances),
-                        "default": str(gpu.min_instances),
-                    },
-                    "rules": [
-                        _rule(self.deployment.id, "GreaterThan", 70, "Increase"),
-                        _rule(self.deployment.id, "LessThan", 25, "Decrease"),
+                monitor.AutoscaleProfileArgs(
+                    name="gpu",
+                    capacity=monitor.ScaleCapacityArgs(
+                        minimum=str(gpu.min_instances),
+                        maximum=str(gpu.max_instances),
+                        default=str(gpu.min_instances),
+                    ),
+                    rules=[
+                        _rule(
+                            self.deployment.id,
+                            monitor.ComparisonOperationType.GREATER_THAN,
+                            70,
+                            monitor.ScaleDirection.INCREASE,
+                        ),
+                        _rule(
+                            self.deployment.id,
+                            monitor.ComparisonOperationType.LESS_THAN,
+                            25,
+                            monitor.ScaleDirection.DECREASE,
+                        ),
                     ],
-                }
+                )
             ],
             tags=tags,
             opts=child,
@@ -133,23 +145,26 @@ class MlOnlineEndpoint(pulumi.ComponentResource):
 
 
 def _rule(
-    target: pulumi.Input[str], operator: str, threshold: int, direction: str
-) -> dict[str, object]:
-    return {
-        "metric_trigger": {
-            "metric_name": "GpuUtilizationPercentage",
-            "metric_resource_uri": target,
-            "operator": operator,
-            "statistic": "Average",
-            "threshold": threshold,
-            "time_aggregation": "Average",
-            "time_grain": "PT1M",
-            "time_window": "PT5M",
-        },
-        "scale_action": {
-            "direction": direction,
-            "type": "ChangeCount",
-            "value": "1",
-            "cooldown": "PT5M",
-        },
-    }
+    target: pulumi.Input[str],
+    operator: monitor.ComparisonOperationType,
+    threshold: int,
+    direction: monitor.ScaleDirection,
+) -> monitor.ScaleRuleArgs:
+    return monitor.ScaleRuleArgs(
+        metric_trigger=monitor.MetricTriggerArgs(
+            metric_name="GpuUtilizationPercentage",
+            metric_resource_uri=target,
+            operator=operator,
+            statistic=monitor.MetricStatisticType.AVERAGE,
+            threshold=threshold,
+            time_aggregation=monitor.TimeAggregationType.AVERAGE,
+            time_grain="PT1M",
+            time_window="PT5M",
+        ),
+        scale_action=monitor.ScaleActionArgs(
+            direction=direction,
+            type=monitor.ScaleType.CHANGE_COUNT,
+            value="1",
+            cooldown="PT5M",
+        ),
+    )

@@ -38,7 +38,9 @@ class BlobCreatedSubscription(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.principal_id = self.topic.identity.apply(lambda i: i.principal_id if i else "")
+        self.principal_id: pulumi.Output[str] = self.topic.identity.apply(
+            lambda i: str(i.principal_id) if i and i.principal_id else ""
+        )
         self._args = (
             name,
             resource_group,

@@ -37,7 +37,7 @@ class FlexFunctionApp(pulumi.ComponentResource):
             resource_group_name=resource_group,
             container_name=PACKAGE_CONTAINER,
             blob_name=f"fakewatch-functionapp-{artifact.sha256_hex[:16]}.zip",
-            type="Block",
+            type=storage.BlobType.BLOCK,
             content_type="application/zip",
             source=pulumi.FileAsset(str(artifact.path)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
@@ -52,12 +52,15 @@ class FlexFunctionApp(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        settings = [
-            {"name": "AzureWebJobsStorage__accountName", "value": runtime_account_name},
-            {"name": "AzureWebJobsStorage__credential", "value": "managedidentity"},
-            {"name": "AzureWebJobsStorage__clientId", "value": identity_client_id},
-            {"name": "AZURE_CLIENT_ID", "value": identity_client_id},
-            *({"name": k, "value": v} for k, v in sorted(app_settings.items())),
+        pairs: dict[str, pulumi.Input[str]] = {
+            "AzureWebJobsStorage__accountName": runtime_account_name,
+            "AzureWebJobsStorage__credential": "managedidentity",
+            "AzureWebJobsStorage__clientId": identity_client_id,
+            "AZURE_CLIENT_ID": identity_client_id,
+        }
+        settings = [web.NameValuePairArgs(name=k, value=v) for k, v in pairs.items()]
+        settings += [
+            web.NameValuePairArgs(name=k, value=v) for k, v in sorted(app_settings.items())
         ]
         self.app = web.WebApp(
             name,
@@ -68,32 +71,35 @@ class FlexFunctionApp(pulumi.ComponentResource):
             https_only=True,
             client_cert_enabled=False,
             public_network_access="Enabled",
-            identity={"type": "UserAssigned", "user_assigned_identities": [identity_id]},
+            identity=web.ManagedServiceIdentityArgs(
+                type=web.ManagedServiceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[identity_id],
+            ),
             key_vault_reference_identity=identity_id,
-            site_config={
-                "min_tls_version": "1.2",
-                "scm_min_tls_version": "1.2",
-                "ftps_state": "Disabled",
-                "http20_enabled": True,
-                "app_settings": settings,
-            },
-            function_app_config={
-                "deployment": {
-                    "storage": {
-                        "type": "blobContainer",
-                        "value": pulumi.Output.concat(runtime_blob_endpoint, PACKAGE_CONTAINER),
-                        "authentication": {
-                            "type": "UserAssignedIdentity",
-                            "user_assigned_identity_resource_id": identity_id,
-                        },
-                    }
-                },
-                "runtime": {"name": "python", "version": "3.11"},
-                "scale_and_concurrency": {
-                    "maximum_instance_count": cfg.function.max_concurrency,
-                    "instance_memory_mb": cfg.function.memory_mb,
-                },
-            },
+            site_config=web.SiteConfigArgs(
+                min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                ftps_state=web.FtpsState.DISABLED,
+                http20_enabled=True,
+                app_settings=settings,
+            ),
+            function_app_config=web.FunctionAppConfigArgs(
+                deployment=web.FunctionsDeploymentArgs(
+                    storage=web.FunctionsDeploymentStorageArgs(
+                        type=web.FunctionsDeploymentStorageType.BLOB_CONTAINER,
+                        value=pulumi.Output.concat(runtime_blob_endpoint, PACKAGE_CONTAINER),
+                        authentication=web.FunctionsDeploymentStorageAuthenticationArgs(
+                            type=web.AuthenticationType.USER_ASSIGNED_IDENTITY,
+                            user_assigned_identity_resource_id=identity_id,
+                        ),
+                    )
+                ),
+                runtime=web.FunctionsRuntimeArgs(name=web.RuntimeName.PYTHON, version="3.11"),
+                scale_and_concurrency=web.FunctionsScaleAndConcurrencyArgs(
+                    maximum_instance_count=cfg.function.max_concurrency,
+                    instance_memory_mb=cfg.function.memory_mb,
+                ),
+            ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.package, *depends_on]),
         )

@@ -69,7 +69,11 @@ class Alerts(pulumi.ComponentResource):
         super().__init__("fakewatch:azure:Alerts", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         receivers = (
-            [{"name": "secops", "email_address": cfg.alert_email, "use_common_alert_schema": True}]
+            [
+                monitor.MicrosoftCommonEmailReceiverArgs(
+                    name="secops", email_address=cfg.alert_email, use_common_alert_schema=True
+                )
+            ]
             if cfg.alert_email
             else []
         )
@@ -159,20 +163,20 @@ class Alerts(pulumi.ComponentResource):
         start = datetime.now(UTC).strftime("%Y-%m-01T00:00:00Z")
         emails = [cfg.alert_email] if cfg.alert_email else []
         notifications = {
-            "actual-80": {
-                "enabled": True,
-                "operator": "GreaterThan",
-                "threshold": 80,
-                "threshold_type": "Actual",
-                "contact_emails": emails,
-            },
-            "forecast-100": {
-                "enabled": True,
-                "operator": "GreaterThan",
-                "threshold": 100,
-                "threshold_type": "Forecasted",
-                "contact_emails": emails,
-            },
+            "actual-80": consumption.NotificationArgs(
+                enabled=True,
+                operator="GreaterThan",
+                threshold=80,
+                threshold_type="Actual",
+                contact_emails=emails,
+            ),
+            "forecast-100": consumption.NotificationArgs(
+                enabled=True,
+                operator="GreaterThan",
+                threshold=100,
+                threshold_type="Forecasted",
+                contact_emails=emails,
+            ),
         }
         consumption.Budget(
             f"{name}-budget",

@@ -70,7 +70,7 @@ class SecureStorageAccount(pulumi.ComponentResource):
                 account_name=self.name,
                 resource_group_name=resource_group,
                 container_name=c,
-                public_access="None",
+                public_access=storage.PublicAccess.NONE,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[props]),
             )
             for c in containers

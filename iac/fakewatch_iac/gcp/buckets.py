@@ -32,20 +32,24 @@ class SecureGcsBucket(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fakewatch:gcp:SecureBucket", name, None, opts)
-        rules: list[dict[str, object]] = [
-            {"action": {"type": "AbortIncompleteMultipartUpload"}, "condition": {"age": 7}}
+        rule = gcp.storage.BucketLifecycleRuleArgs
+        action = gcp.storage.BucketLifecycleRuleActionArgs
+        condition = gcp.storage.BucketLifecycleRuleConditionArgs
+        rules = [
+            rule(action=action(type="AbortIncompleteMultipartUpload"), condition=condition(age=7))
         ]
         if spec.expire_days is not None:
-            rules.append({"action": {"type": "Delete"}, "condition": {"age": spec.expire_days}})
+            rules.append(
+                rule(action=action(type="Delete"), condition=condition(age=spec.expire_days))
+            )
         if spec.versioned:
             rules.append(
-                {
-                    "action": {"type": "Delete"},
-                    "condition": {
-                        "days_since_noncurrent_time": spec.noncurrent_days,
-                        "with_state": "ARCHIVED",
-                    },
-                }
+                rule(
+                    action=action(type="Delete"),
+                    condition=condition(
+                        days_since_noncurrent_time=spec.noncurrent_days, with_state="ARCHIVED"
+                    ),
+                )
             )
         self.bucket = gcp.storage.Bucket(
             name,

@@ -57,20 +57,18 @@ class ScannerFunction(pulumi.ComponentResource):
             opts=child,
         )
         fn = cfg.function
-        service: dict[str, object] = {
-            "max_instance_count": fn.max_concurrency,
-            "min_instance_count": 0,
-            "max_instance_request_concurrency": 1,
-            "available_memory": f"{fn.memory_mb}Mi",
-            "timeout_seconds": fn.timeout_s,
-            "environment_variables": environment,
-            "ingress_settings": "ALLOW_INTERNAL_ONLY",
-            "all_traffic_on_latest_revision": True,
-            "service_account_email": runtime_account,
-        }
-        cpu = cpu_for(fn.memory_mb)
-        if cpu is not None:
-            service["available_cpu"] = cpu
+        service = gcp.cloudfunctionsv2.FunctionServiceConfigArgs(
+            max_instance_count=fn.max_concurrency,
+            min_instance_count=0,
+            max_instance_request_concurrency=1,
+            available_memory=f"{fn.memory_mb}Mi",
+            available_cpu=cpu_for(fn.memory_mb),
+            timeout_seconds=fn.timeout_s,
+            environment_variables=environment,
+            ingress_settings="ALLOW_INTERNAL_ONLY",
+            all_traffic_on_latest_revision=True,
+            service_account_email=runtime_account,
+        )
         self.function = gcp.cloudfunctionsv2.Function(
             name,
             project=project,
@@ -82,7 +80,7 @@ class ScannerFunction(pulumi.ComponentResource):
                 "entry_point": ENTRY_POINT,
                 "source": {"storage_source": {"bucket": source_bucket, "object": self.source.name}},
             },
-            service_config=service,  # type: ignore[arg-type]
+            service_config=service,
             event_trigger={
                 "trigger_region": cfg.region,
                 "event_type": EVENT_TYPE,

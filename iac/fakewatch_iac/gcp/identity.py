@@ -96,7 +96,7 @@ class ScannerIdentities(pulumi.ComponentResource):
         quarantine_bucket: pulumi.Input[str],
     ) -> list[gcp.storage.BucketIAMMember]:
         child = pulumi.ResourceOptions(parent=self)
-        grants = [
+        grants: list[tuple[str, pulumi.Input[str], pulumi.Input[str]]] = [
             ("input", input_bucket, self.input_role.name),
             ("results-read", results_bucket, "roles/storage.objectViewer"),
             ("results-write", results_bucket, "roles/storage.objectCreator"),

@@ -11,11 +11,10 @@ from fakewatch_iac.config import ScannerConfig
 from fakewatch_iac.naming import physical
 
 
-def money(amount: Decimal, currency: str) -> dict[str, object]:
-    """google.type.Money: whole units as a string, nanos as an int, from an exact Decimal."""
+def money(amount: Decimal) -> tuple[str, int]:
+    """google.type.Money parts: whole units as a string, nanos as an int, from an exact Decimal."""
     units = int(amount)
-    nanos = int((amount - units) * Decimal(1_000_000_000))
-    return {"currency_code": currency, "units": str(units), "nanos": nanos}
+    return str(units), int((amount - units) * Decimal(1_000_000_000))
 
 
 class Observability(pulumi.ComponentResource):
@@ -164,16 +163,27 @@ class Observability(pulumi.ComponentResource):
         number = gcp.organizations.get_project_output(
             project_id=project, opts=pulumi.InvokeOutputOptions(parent=self)
         ).number
+        units, nanos = money(amount)
         gcp.billing.Budget(
             f"{name}-budget",
             billing_account=str(cfg.billing_account),
             display_name=f"fakewatch {cfg.base_name}",
-            amount={"specified_amount": money(amount, cfg.budget_currency)},
-            budget_filter={"projects": [number.apply(lambda n: f"projects/{n}")]},
+            amount=gcp.billing.BudgetAmountArgs(
+                specified_amount=gcp.billing.BudgetAmountSpecifiedAmountArgs(
+                    currency_code=cfg.budget_currency, units=units, nanos=nanos
+                )
+            ),
+            budget_filter=gcp.billing.BudgetBudgetFilterArgs(
+                projects=[number.apply(lambda n: f"projects/{n}")]
+            ),
             threshold_rules=[
-                {"threshold_percent": 0.8},
-                {"threshold_percent": 1.0, "spend_basis": "FORECASTED_SPEND"},
+                gcp.billing.BudgetThresholdRuleArgs(threshold_percent=0.8),
+                gcp.billing.BudgetThresholdRuleArgs(
+                    threshold_percent=1.0, spend_basis="FORECASTED_SPEND"
+                ),
             ],
-            all_updates_rule={"monitoring_notification_channels": channels},
+            all_updates_rule=gcp.billing.BudgetAllUpdatesRuleArgs(
+                monitoring_notification_channels=channels
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -42,7 +42,7 @@ def default_session() -> HttpSession:
     from google.auth.transport.requests import AuthorizedSession
 
     credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])
-    session: HttpSession = AuthorizedSession(credentials)
+    session: HttpSession = AuthorizedSession(credentials)  # type: ignore[assignment]
     return session
 
 

@@ -174,7 +174,7 @@ def read_gating_tags(stack: Stack) -> Iterator[Finding]:
         writes_tags = _role_guid(a) in tag_roles or _role_guid(a) == roles.STORAGE_BLOB_DATA_OWNER
         if (
             writes_tags
-            and str(a.inputs.get("scope", "")).startswith(data.id)
+            and str(a.inputs.get("scope", "")).startswith(str(data.id))
             and (a.inputs.get("principalId") != me)
         ):
             yield _f("read-gating", a, "someone other than the scanner may write blob tags")

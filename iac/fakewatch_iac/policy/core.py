@@ -108,7 +108,7 @@ def statements(document: Any) -> list[dict[str, Any]]:
     if not isinstance(document, Mapping):
         return []
     stmts = document.get("Statement", [])
-    return [stmts] if isinstance(stmts, Mapping) else list(stmts)
+    return [dict(stmts)] if isinstance(stmts, Mapping) else list(stmts)
 
 
 def as_list(value: Any) -> list[Any]:
