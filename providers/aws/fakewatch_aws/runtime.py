@@ -34,7 +34,6 @@ from fakewatch.scanner import Scanner
 from fakewatch.service import ObjectEvent, ScanService
 from fakewatch.settings import Settings
 from fakewatch_aws import telemetry
-from fakewatch_aws.escalation import escalation_from_settings
 from fakewatch_aws.notify import EventBridgeSink
 from fakewatch_aws.store import S3Store, make_client
 
@@ -126,9 +125,13 @@ def build_scanner(settings: Settings, store: S3Store) -> Scanner:
     from fakewatch.local import build_scanner as core_build_scanner
 
     policy = load_runtime_policy(settings.policy, store)
-    escalation = escalation_from_settings(
-        settings.escalation_endpoint, settings.escalation_timeout_s
-    )
+    escalation = None
+    if settings.escalation_endpoint:  # imported only when used: it costs ~1 s of cold start
+        from fakewatch_aws.escalation import escalation_from_settings
+
+        escalation = escalation_from_settings(
+            settings.escalation_endpoint, settings.escalation_timeout_s
+        )
     return core_build_scanner(policy, settings.model_manifest, escalation=escalation)
 
 
