@@ -20,6 +20,7 @@ pulumi.export("functionName", scanner.function.function.name)
 pulumi.export("resultBus", scanner.bus.name)
 pulumi.export("alertTopicArn", scanner.alerts.topic.arn)
 pulumi.export("logGroup", scanner.log_group.name)
+pulumi.export("scannerRoleArn", scanner.role.arn)
 if scanner.endpoint is not None:
     pulumi.export("escalationEndpoint", scanner.endpoint.name)
 if scanner.gating_statements is not None:

@@ -227,6 +227,7 @@ def test_scanner_role_is_exactly_least_privilege(stack: Stack) -> None:
     assert stmts["UnavoidableTracing"]["Resource"] == "*"
     assert not any(a.startswith("kms:") for s in stmts.values() for a in s["Action"])
     assert "Escalate" not in stmts
+    assert stack.outputs["scannerRoleArn"] == rules.scanner_role(stack).out("arn")
     trust = json.loads(rules.scanner_role(stack).inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
 

@@ -309,6 +309,8 @@ def test_vertex_provider_uploads_then_deploys_then_cleans_up() -> None:
 
 
 def test_vertex_provider_reports_api_errors() -> None:
-    provider = VertexModelProvider(session_factory=lambda: FakeVertex(fail_deploy=True))
+    provider = VertexModelProvider(
+        session_factory=lambda: FakeVertex(fail_deploy=True), sleep=lambda _s: None
+    )
     with pytest.raises(VertexApiError, match="400 machine type not available"):
         provider.create(dict(PROPS))
