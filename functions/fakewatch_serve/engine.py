@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -166,6 +167,7 @@ class Engine:
             self.config.manifest,
             prefer_gpu=self.config.prefer_gpu,
             providers=self.config.providers,
+            session_factory=server_session,
         )
 
     # -- scoring ------------------------------------------------------------------------------
@@ -220,6 +222,17 @@ class Engine:
                 **self.batcher.stats.to_dict(),
             }
         return doc
+
+
+def server_session(model: bytes, *, sess_options: Any, providers: list[str], **kw: Any) -> Any:
+    """An InferenceSession whose idle CPU threads sleep instead of spinning: in a server,
+    request threads decode and preprocess while a batch runs, and spinning ONNX Runtime
+    threads would take the cores they need (on CUDA the setting does not matter)."""
+    import onnxruntime as ort
+
+    sess_options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    sess_options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return ort.InferenceSession(model, sess_options=sess_options, providers=providers, **kw)
 
 
 def _failed(name: str, exc: Exception) -> SignalResult:
