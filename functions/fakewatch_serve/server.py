@@ -38,9 +38,7 @@ def serve(config: ServeConfig, *, log_level: str = "info") -> None:
 class LoopbackServer:
     """``with LoopbackServer(app) as server: httpx.get(server.url + "/ping")``."""
 
-    def __init__(
-        self, app: ASGIApp, *, host: str = "127.0.0.1", graceful_s: float = 10.0
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", graceful_s: float = 10.0) -> None:
         self.app = app
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
