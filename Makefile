@@ -34,7 +34,7 @@ format:
 	$(BIN)/ruff check --fix .
 
 typecheck:
-	$(BIN)/mypy functions providers cost iac
+	$(BIN)/mypy functions providers cost iac/fakewatch_iac
 
 wheel: ## build the wheel and prove every named package installs from it
 	rm -rf dist/wheel && $(PY) -m build --wheel --outdir dist/wheel . >/dev/null
