@@ -9,6 +9,7 @@ import pytest
 
 from fakewatch.errors import ObjectChanged
 from fakewatch.testing import ObjectStoreContract
+from fakewatch_azure.emulator import Azurite
 from fakewatch_azure.store import BlobStore
 
 if TYPE_CHECKING:
@@ -71,3 +72,16 @@ def test_write_once_put_does_not_retry_inside_the_sdk(
     assert blob_store.put_once(container, "v.json", b"{}")
     assert not blob_store.put_once(container, "v.json", b"{}")
     assert blob_store.get(container, "v.json") == b"{}"
+
+
+def test_az_uris_open_a_blob_store(azurite: Azurite, container: str) -> None:
+    """The core's URI registry maps az:// to fakewatch_azure.store:BlobStore."""
+    from fakewatch.stores import open_uri
+
+    store, bucket, key = open_uri(
+        f"az://{container}/dir/x.jpg", connection_string=azurite.connection_string
+    )
+    assert isinstance(store, BlobStore)
+    assert (bucket, key) == (container, "dir/x.jpg")
+    store.put(bucket, key, b"via uri")
+    assert store.get(bucket, key) == b"via uri"
