@@ -29,6 +29,8 @@ AZURE_ACCOUNT_URL = f"{PREFIX}AZURE_ACCOUNT_URL"  # blob endpoint, used with the
 AZURE_CONNECTION_STRING = f"{PREFIX}AZURE_CONNECTION_STRING"  # key-based: Azurite / local runs
 EVENTGRID_KEY = f"{PREFIX}EVENTGRID_KEY"  # access key of the result topic (else Entra ID)
 ESCALATION_MODE = f"{PREFIX}ESCALATION_MODE"  # realtime (bytes in the call) or async (by URI)
+ESCALATION_KEY = f"{PREFIX}ESCALATION_KEY"  # Azure ML endpoint key (else a managed-identity token)
+ESCALATION_DEPLOYMENT = f"{PREFIX}ESCALATION_DEPLOYMENT"  # Azure ML deployment to pin, optional
 # The GPU serving application (fakewatch_serve); the cloud's own variables (AIP_*, ...) win.
 SERVE_CONTRACT = f"{PREFIX}SERVE_CONTRACT"  # sagemaker | vertex | azureml
 SERVE_MODE = f"{PREFIX}SERVE_MODE"  # realtime | async (larger requests, by-reference media)

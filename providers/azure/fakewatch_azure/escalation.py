@@ -24,8 +24,8 @@ from fakewatch.signals.base import SignalResult
 from fakewatch_serve.wire import decode_predictions, request_document
 
 SCOPE = "https://ml.azure.com/.default"
-KEY_SETTING = f"{settings.PREFIX}ESCALATION_KEY"  # read through Settings.extra
-DEPLOYMENT_SETTING = f"{settings.PREFIX}ESCALATION_DEPLOYMENT"
+KEY_SETTING = settings.ESCALATION_KEY  # read through Settings.extra
+DEPLOYMENT_SETTING = settings.ESCALATION_DEPLOYMENT
 _TRANSIENT = {408, 429, 500, 502, 503, 504}
 
 
