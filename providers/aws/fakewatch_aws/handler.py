@@ -32,6 +32,8 @@ from fakewatch_aws.runtime import get_runtime
 from fakewatch_aws.telemetry import count, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# Powertools prints the cold-start metric even when metrics are disabled: honour the switch.
+COLD_START_METRIC = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true")
 
 
 def scan_events(events: list[ObjectEvent]) -> list[dict[str, Any]]:
@@ -70,7 +72,7 @@ def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics(capture_cold_start_metric=COLD_START_METRIC)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     get_runtime().bind(context)
     if is_sqs_event(event):
