@@ -68,7 +68,7 @@ LIMITS: dict[str, CloudLimits] = {
         provider_region_key="aws:region",
         gpu_instance_re=re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$"),
         gpu_example="ml.g5.xlarge",
-        default_artifact="../../dist/aws/fakewatch-lambda-{arch}.zip",
+        default_artifact="../../dist/aws/fakewatch-aws-lambda-{arch}.zip",
     ),
     # Cloud Run functions: event-driven timeout up to 540 s; memory 128 MiB-32 GiB.
     "gcp": CloudLimits(
@@ -86,7 +86,7 @@ LIMITS: dict[str, CloudLimits] = {
         provider_region_key="gcp:region",
         gpu_instance_re=re.compile(r"^[a-z0-9]+-[a-z0-9]+(-[a-z0-9]+)*$"),
         gpu_example="g2-standard-4",
-        default_artifact="../../dist/gcp/fakewatch-gcp-source.zip",
+        default_artifact="../../dist/gcp.zip",
     ),
     # Flex Consumption: instance memory 512, 2048 or 4096 MB; maximum instances 1-1000.
     "azure": CloudLimits(
@@ -104,6 +104,6 @@ LIMITS: dict[str, CloudLimits] = {
         provider_region_key="azure-native:location",
         gpu_instance_re=re.compile(r"^Standard_[A-Za-z0-9_]+$"),
         gpu_example="Standard_NC4as_T4_v3",
-        default_artifact="../../dist/azure/fakewatch-functionapp.zip",
+        default_artifact="../../dist/azure.zip",
     ),
 }

@@ -41,12 +41,14 @@ def test_defaults_are_safe_and_resolved_against_the_project_folder() -> None:
         10,
     )
     assert cfg.policy.review_threshold == Decimal("0.5")
-    assert cfg.artifact == REPO / "dist" / "aws" / "fakewatch-lambda-x86_64.zip"
+    assert cfg.artifact == REPO / "dist" / "aws" / "fakewatch-aws-lambda-x86_64.zip"
     assert not cfg.gpu.enabled and not cfg.read_gating.enabled
 
 
 def test_arm64_picks_the_arm64_bundle() -> None:
-    assert _parse("aws", {"architecture": "arm64"}).artifact.name == "fakewatch-lambda-arm64.zip"
+    assert (
+        _parse("aws", {"architecture": "arm64"}).artifact.name == "fakewatch-aws-lambda-arm64.zip"
+    )
 
 
 def test_money_stays_decimal() -> None:

@@ -73,6 +73,14 @@ class BundleReport:
         return self.unzipped_bytes <= LAMBDA_UNZIPPED_LIMIT
 
 
+DEFAULT_OUT = Path("dist/aws")  # make bundle-aws
+
+
+def archive_path(out: Path, arch: str) -> Path:
+    """Where the zip for ``arch`` lands: the Pulumi stack's default artifact path."""
+    return out / f"fakewatch-aws-lambda-{arch}.zip"
+
+
 def project_root() -> Path | None:
     """The source checkout this module runs from, if it is one."""
     root = Path(__file__).resolve().parents[3]
@@ -275,7 +283,7 @@ def bundle(
                 arch=arch,
                 platform=platform,
                 directory=str(directory),
-                zip_path=str(out / f"fakewatch-aws-lambda-{arch}.zip"),
+                zip_path=str(archive_path(out, arch)),
             )
             report.removed_bytes = trim(directory, include_sdk)
             report.packages = package_sizes(directory)
@@ -302,7 +310,7 @@ def describe(report: BundleReport, top: int = 8) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fakewatch_aws.bundle", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("dist/aws"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--arch", action="append", choices=sorted(PLATFORMS))
     parser.add_argument("--wheel", type=Path, help="use this wheel instead of building one")
     parser.add_argument(

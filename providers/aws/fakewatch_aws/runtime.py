@@ -55,10 +55,14 @@ class AwsClients:
 
     @classmethod
     def from_env(cls, **client_kwargs: Any) -> AwsClients:
+        if "session" not in client_kwargs:  # one session: endpoint and model data load once
+            import boto3
+
+            client_kwargs["session"] = boto3.session.Session()
         return cls(
-            s3=make_client("s3", **client_kwargs),
-            events=make_client("events", **client_kwargs),
-            dynamodb=make_client("dynamodb", **client_kwargs),
+            s3=make_client("s3", **dict(client_kwargs)),
+            events=make_client("events", **dict(client_kwargs)),
+            dynamodb=make_client("dynamodb", **dict(client_kwargs)),
         )
 
 

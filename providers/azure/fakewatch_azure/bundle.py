@@ -138,6 +138,14 @@ def zip_folder(folder: Path, archive: Path) -> None:
                 zf.write(path, path.relative_to(folder).as_posix())
 
 
+DEFAULT_OUT = Path("dist/azure")  # make bundle-azure
+
+
+def archive_path(out: Path) -> Path:
+    """The zip beside the deployable folder: the Pulumi stack's default artifact path."""
+    return out.with_suffix(".zip")
+
+
 def build(out: Path, *, wheel: Path | None = None) -> Bundle:
     """Build the deployable folder and its zip."""
     out = out.resolve()
@@ -154,7 +162,7 @@ def build(out: Path, *, wheel: Path | None = None) -> Bundle:
         (out / "requirements.txt").write_text(header + "\n".join(lines) + "\n")
         install(out / SITE, built, requirements)
     pruned = prune(out / SITE)
-    archive = out.with_suffix(".zip")
+    archive = archive_path(out)
     zip_folder(out, archive)
     unzipped, files = folder_size(out)
     return Bundle(
@@ -171,7 +179,7 @@ def build(out: Path, *, wheel: Path | None = None) -> Bundle:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fakewatch_azure.bundle", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("dist/azure"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--wheel", type=Path, default=None, help="use this wheel, do not build")
     args = parser.parse_args(argv)
     bundle = build(args.out, wheel=args.wheel)

@@ -134,13 +134,21 @@ def verify_install(folder: Path, target: Path) -> tuple[int, int]:
     return folder_bytes(target)
 
 
+DEFAULT_OUT = Path("dist/gcp")  # make bundle-gcp
+
+
+def archive_path(out: Path) -> Path:
+    """The zip beside the deployable folder: the Pulumi stack's default artifact path."""
+    return out.with_suffix(".zip")
+
+
 def build(out: Path, *, verify: bool = False, wheel: Path | None = None) -> Bundle:
     """Build the deployable folder and its zip; with ``verify``, install it for the platform."""
     out = out.resolve()
     with tempfile.TemporaryDirectory(prefix="fakewatch-gcp-") as tmp:
         built = wheel or build_wheel(project_root(), Path(tmp) / "wheel")
         lines = write_folder(out, built)
-        archive = out.with_suffix(".zip")
+        archive = archive_path(out)
         zip_folder(out, archive)
         installed_bytes = installed_files = None
         if verify:
@@ -160,7 +168,7 @@ def build(out: Path, *, verify: bool = False, wheel: Path | None = None) -> Bund
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fakewatch_gcp.bundle", description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("dist/gcp"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--verify", action="store_true", help="install for the Cloud Run platform")
     args = parser.parse_args(argv)
     bundle = build(args.out, verify=args.verify)
