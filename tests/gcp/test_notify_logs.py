@@ -156,4 +156,4 @@ def test_malformed_event_is_logged_at_error_and_dropped(caplog: pytest.LogCaptur
     line = json.loads(formatter.format(record))
     assert line["severity"] == "ERROR"
     assert "malformed storage event" in line["message"]
-    assert line["event_id"] == "e9"
+    assert line["cloudevent_id"] == "e9"

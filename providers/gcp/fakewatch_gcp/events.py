@@ -161,7 +161,7 @@ def parse_cloud_event(event: Any) -> list[ObjectEvent]:
             "ignoring %s event type %s",
             kind,
             ce.type,
-            extra={"event_id": ce.id, "event_type": ce.type},
+            extra={"cloudevent_id": ce.id, "event_type": ce.type},
         )
         return []
     obj = ce.object_data

@@ -52,7 +52,7 @@ def handle_cloud_event(
         try:
             objects = parse_cloud_event(event)
         except MalformedEvent as exc:
-            log.error("malformed storage event dropped: %s", exc, extra={"event_id": event_id})
+            log.error("malformed storage event dropped: %s", exc, extra={"cloudevent_id": event_id})
             return []
         outcomes = []
         for obj in objects:
