@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import shutil
 import subprocess
-import sys
 import tempfile
-import zipfile
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
+
+from fakewatch import packaging
+from fakewatch.packaging import build_wheel, zip_folder
 
 DIST_NAME = "fakewatch"
 EXTRA = "azure"
@@ -65,39 +65,9 @@ def app_source() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-def build_wheel(root: Path, outdir: Path) -> Path:
-    """Build the project wheel with uv (or python -m build) into ``outdir``."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    uv = shutil.which("uv")
-    cmd = (
-        [uv, "build", "--wheel", "--out-dir", str(outdir), str(root)]
-        if uv
-        else [sys.executable, "-m", "build", "--wheel", "--outdir", str(outdir), str(root)]
-    )
-    subprocess.run(cmd, check=True, capture_output=True)
-    wheels = sorted(outdir.glob(f"{DIST_NAME}-*-py3-none-any.whl"))
-    if not wheels:
-        raise FileNotFoundError(f"no {DIST_NAME} wheel was built in {outdir}")
-    return wheels[-1]
-
-
-_EXTRA_MARKER = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
-_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-
-
 def runtime_requirements(extra: str = EXTRA) -> list[str]:
-    """The core's and ``extra``'s dependencies, pinned to the versions tested here."""
-    pins: dict[str, str] = {}
-    for req in metadata.requires(DIST_NAME) or []:
-        spec, _, marker = req.partition(";")
-        wanted = _EXTRA_MARKER.search(marker)
-        if marker.strip() and (wanted is None or wanted.group(1) != extra):
-            continue
-        match = _NAME.match(spec)
-        if match is not None:
-            name = match.group(1)
-            pins[name.lower()] = f"{name}=={metadata.version(name)}"
-    return sorted(pins.values(), key=str.lower)
+    """The core's and the cloud extra's dependencies, pinned to the versions tested here."""
+    return packaging.runtime_requirements(extra)
 
 
 def install(site: Path, wheel: Path, requirements: list[str]) -> None:
@@ -129,13 +99,6 @@ def prune(site: Path) -> int:
 def folder_size(folder: Path) -> tuple[int, int]:
     files = [p for p in folder.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files), len(files)
-
-
-def zip_folder(folder: Path, archive: Path) -> None:
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                zf.write(path, path.relative_to(folder).as_posix())
 
 
 DEFAULT_OUT = Path("dist/azure")  # make bundle-azure
