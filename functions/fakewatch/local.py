@@ -13,9 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fakewatch.policy import Policy
 from fakewatch.ports.local import JsonlAuditLog, JsonlNotificationSink, LocalStore
-from fakewatch.scanner import Scanner, build_scanner
+from fakewatch.scanner import Scanner
 from fakewatch.service import ObjectEvent, Outcome, ScanService
 
 RESULTS, QUARANTINE = "fakewatch-results", "fakewatch-quarantine"
@@ -86,7 +85,3 @@ class LocalBucket:
             if on_outcome:
                 on_outcome(outcome)
         return outcomes
-
-
-def local_bucket(inbox: Path, policy: Policy, model: str | None = None) -> LocalBucket:
-    return LocalBucket(inbox=inbox, scanner=build_scanner(policy, model))

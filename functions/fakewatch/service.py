@@ -28,7 +28,6 @@ from fakewatch.errors import (
     LimitExceeded,
     ObjectChanged,
     ObjectNotFound,
-    PreconditionFailed,
 )
 from fakewatch.labels import Action, ErrorReason, Label
 from fakewatch.policy import Policy
@@ -328,4 +327,4 @@ def verdict_from_dict(doc: Mapping[str, Any]) -> Verdict:
     )
 
 
-__all__ = ["ObjectEvent", "Outcome", "PreconditionFailed", "ScanService", "tags_for"]
+__all__ = ["ObjectEvent", "Outcome", "ScanService", "tags_for"]
