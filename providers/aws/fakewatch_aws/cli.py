@@ -181,7 +181,7 @@ def backfill(
 
 
 def _current_fingerprint(store: Any) -> str:
-    from fakewatch.local import build_scanner
+    from fakewatch.scanner import build_scanner
     from fakewatch.settings import MODEL_MANIFEST, POLICY
     from fakewatch_aws.runtime import load_runtime_policy
 

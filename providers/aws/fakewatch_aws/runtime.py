@@ -126,7 +126,7 @@ def load_runtime_policy(source: str | None, store: S3Store) -> Policy:
 
 
 def build_scanner(settings: Settings, store: S3Store) -> Scanner:
-    from fakewatch.local import build_scanner as core_build_scanner
+    from fakewatch.scanner import build_scanner as core_build_scanner
 
     policy = load_runtime_policy(settings.policy, store)
     escalation = None
