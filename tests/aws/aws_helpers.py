@@ -36,7 +36,7 @@ CORRUPT = "uploads/broken-upload.jpg"
 @pytest.fixture(scope="session")
 def scanner() -> Scanner:
     """The real default scanner, built once (the runtime builds the same from the env)."""
-    from fakewatch.local import build_scanner
+    from fakewatch.scanner import build_scanner
 
     return build_scanner(Policy())
 

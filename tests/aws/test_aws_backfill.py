@@ -66,7 +66,7 @@ def test_backfill_then_rescan_after_an_upgrade(
     assert stack.audit().verify().entries == 3
 
     # a model/policy upgrade: a new fingerprint makes the old verdicts stale
-    from fakewatch.local import build_scanner
+    from fakewatch.scanner import build_scanner
 
     new_scanner = build_scanner(load_policy('{"thresholds": {"review": 0.4, "quarantine": 0.8}}'))
     assert new_scanner.fingerprint != fingerprint
