@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -27,9 +27,14 @@ from fakewatch.labels import Action, ErrorReason, Label
 from fakewatch.media.intake import open_media
 from fakewatch.media.types import Media
 from fakewatch.policy import Policy
-from fakewatch.ports.escalation import EscalationClient, EscalationRequest
+from fakewatch.ports.escalation import (
+    EscalationAnswer,
+    EscalationClient,
+    EscalationRequest,
+    is_pending,
+)
 from fakewatch.signals.base import ModelInfo, Signal, SignalResult, Status
-from fakewatch.verdict import ObjectIdentity, Verdict
+from fakewatch.verdict import ObjectIdentity, Verdict, verdict_id
 
 Clock = Callable[[], datetime]
 
@@ -162,41 +167,53 @@ class Scanner:
     ) -> Verdict:
         results = self._run_signals(media, policy)
         signals_ms = sum(r.duration_ms for r in results)
-        fused = fuse(results, policy.weights)
         escalation = None
+        fused = fuse(results, policy.weights)
         if policy.escalation.in_grey_zone(fused.risk) and not fused.strong:
             results, escalation = self._escalate(media, obj, results)
-            fused = fuse(results, policy.weights)
-        if not fused.checked:
-            failures = (
-                "; ".join(r.evidence[0] for r in results if r.evidence) or "no signal applies"
-            )
-            return self.error_verdict(
-                obj,
-                ErrorReason.NO_SIGNAL,
-                failures,
-                policy=policy,
-                signals=results,
-                started=started,
-            )
-        label = _label(fused, policy)
-        action = _action(label, fused, policy)
         base = self._base(obj, policy, started)
         base["timings"] = {
             "intake_ms": intake_ms,
             "signals_ms": signals_ms,
             "total_ms": (time.perf_counter() - started) * 1000.0,
         }
+        return self._judge(obj, policy, results, escalation, base)
+
+    def _judge(
+        self,
+        obj: ObjectIdentity,
+        policy: Policy,
+        results: Sequence[SignalResult],
+        escalation: Mapping[str, object] | None,
+        base: dict[str, object],
+        **extra: object,
+    ) -> Verdict:
+        """Fuse the readings and decide: the same rule for a scan and for its revision."""
+        fused = fuse(results, policy.weights)
+        if not fused.checked:
+            failures = (
+                "; ".join(r.evidence[0] for r in results if r.evidence) or "no signal applies"
+            )
+            verdict = self.error_verdict(
+                obj, ErrorReason.NO_SIGNAL, failures, policy=policy, signals=results
+            )
+            return replace(verdict, escalation=escalation, **extra)  # type: ignore[arg-type]
+        label = _label(fused, policy)
+        action = _action(label, fused, policy)
+        explanation = explain(label, action, fused, policy)
+        if escalation and escalation.get("status") == "pending":
+            explanation += " A heavier model's reading is pending; it will revise this verdict."
         return Verdict(
             label=label,
             action=action,
-            explanation=explain(label, action, fused, policy),
+            explanation=explanation,
             risk_score=fused.risk,
             signals=tuple(r.to_dict() for r in results),
             disagreements=fused.disagreements,
             escalation=escalation,
             models=tuple(m.to_dict() for m in self.models()),
             **base,  # type: ignore[arg-type]
+            **extra,  # type: ignore[arg-type]
         )
 
     def _escalate(
@@ -215,6 +232,7 @@ class Scanner:
             media_kind=media.kind,
             mime=media.type.mime,
             data=media.data,
+            request_id=verdict_id(obj, self.fingerprint),
         )
         try:
             result = client.escalate(request)
@@ -225,7 +243,44 @@ class Scanner:
                 "reason": str(exc),
             }
             return results, note
+        if is_pending(result):
+            return [*results, result], {
+                "status": "pending",
+                "endpoint": client.name,
+                "reason": "asynchronous endpoint: its answer revises this verdict when it lands",
+                "request_id": request.request_id,
+            }
         return [*results, result], {"status": "used", "endpoint": client.name, "reason": None}
+
+    # -- an asynchronous escalation's answer ------------------------------------------------------
+    def revise(self, original: Verdict, answer: EscalationAnswer) -> Verdict:
+        """Fold an asynchronous endpoint's answer into the verdict that awaited it: the pending
+        placeholder is replaced by the reading (or dropped, on failure) and the decision is
+        taken again by the same rule. Revision 2, superseding the original."""
+        obj = original.object
+        policy = self.policy.for_object(obj.bucket, obj.key)
+        results = [SignalResult.from_dict(s) for s in original.signals if not is_pending(s)]
+        note: dict[str, object] = {
+            **(original.escalation or {}),
+            "status": "used" if answer.reading is not None else "failed",
+            "endpoint": answer.endpoint,
+            "reason": answer.failure,
+            "request_id": answer.request_id,
+            "mode": "async",
+        }
+        if answer.reading is not None:
+            results.append(answer.reading)
+        base = self._base(obj, policy, time.perf_counter())
+        base["timings"] = dict(original.timings)
+        return self._judge(
+            obj,
+            policy,
+            results,
+            note,
+            base,
+            revision=original.revision + 1,
+            supersedes=original.id,
+        )
 
 
 def build_scanner(

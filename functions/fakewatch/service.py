@@ -5,6 +5,9 @@ done? → fetch under the byte limit → scan → write the verdict once → tag
 check, delete) → audit → result event. Providers only parse their events into
 :class:`ObjectEvent` and call this; they add nothing cloud-specific to the decision.
 
+Asynchronous escalation: a verdict whose escalation is ``pending`` leaves a small record under
+``pending/<request id>.json``; ``complete(answer)`` finds it and writes revision 2 of the verdict.
+
 Idempotency: the verdict key is derived from the object's identity (version or ETag) and the
 scanner's fingerprint, and written write-once; a ``.done`` marker is written after the side
 effects. A redelivered event whose marker exists does nothing; one whose verdict exists but
@@ -16,10 +19,11 @@ raise :class:`~fakewatch.errors.TransientError` so the platform retries the deli
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -28,10 +32,12 @@ from fakewatch.errors import (
     LimitExceeded,
     ObjectChanged,
     ObjectNotFound,
+    TransientError,
 )
 from fakewatch.labels import Action, ErrorReason, Label
 from fakewatch.policy import Policy
 from fakewatch.ports.audit import AuditSink
+from fakewatch.ports.escalation import EscalationAnswer
 from fakewatch.ports.notify import RESULT_EVENT_SOURCE, RESULT_EVENT_TYPE, NotificationSink
 from fakewatch.ports.store import ObjectInfo, ObjectStore
 from fakewatch.scanner import Scanner
@@ -84,6 +90,7 @@ class ScanService:
     results_prefix: str = "verdicts/"
     quarantine_bucket: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    pending_prefix: str = "pending/"
 
     @property
     def policy(self) -> Policy:
@@ -228,10 +235,84 @@ class ScanService:
                 steps.append("quarantined")
         except ObjectNotFound:
             steps.append("object-gone")  # deleted meanwhile: the verdict still stands
+        if _awaits_answer(verdict):
+            self._remember_pending(event, verdict, vkey)
+            steps.append("pending")
         self._record(verdict, vkey)
         steps += ["audit", "event"]
         self._mark_done(vkey)
         return Outcome(event, verdict, vkey, quarantined_to=quarantined_to, steps=tuple(steps))
+
+    # -- asynchronous escalation: the answer revises the verdict ---------------------------------
+    def pending_key(self, request_id: str) -> str:
+        return f"{self.pending_prefix}{quote(request_id, safe='')}.json"
+
+    def _remember_pending(self, event: ObjectEvent, verdict: Verdict, vkey: str) -> None:
+        """Where the answer to this verdict's escalation must go (idempotent overwrite)."""
+        assert verdict.escalation is not None
+        record = {"verdict_key": vkey, "event": asdict(event), "verdict_id": verdict.id}
+        self.store.put(
+            self.results_bucket,
+            self.pending_key(str(verdict.escalation["request_id"])),
+            json.dumps(record).encode(),
+            content_type="application/json",
+        )
+
+    def complete(self, answer: EscalationAnswer) -> Outcome:
+        """Fold an asynchronous endpoint's answer into the verdict that awaits it.
+
+        Writes revision 2 of the verdict write-once beside the first (``….r2.json``), re-tags
+        the object, quarantines it if the new decision says so (never if it changed or went
+        meanwhile), audits and publishes. A repeated answer does nothing. An answer whose
+        verdict is not recorded yet raises TransientError (the scan may still be finishing);
+        one whose object changed is recorded but touches nothing."""
+        try:
+            pending = self.store.get_json(self.results_bucket, self.pending_key(answer.request_id))
+        except ObjectNotFound:
+            raise TransientError(
+                f"no pending escalation {answer.request_id!r} yet; retry after the scan lands"
+            ) from None
+        event = ObjectEvent(**pending["event"])
+        original_key = str(pending["verdict_key"])
+        rkey = original_key.removesuffix(".json") + ".r2.json"
+        if self.store.exists(self.results_bucket, rkey + ".done"):
+            return Outcome(event, None, rkey, duplicate=True, steps=("duplicate",))
+        revised = self._existing_verdict(rkey)
+        resumed = revised is not None
+        if revised is None:
+            original = self._existing_verdict(original_key)
+            if original is None:
+                raise TransientError(f"verdict {original_key} is not readable yet")
+            revised = self.scanner.revise(original, answer)
+            if not self.store.put_once(
+                self.results_bucket,
+                rkey,
+                revised.to_json().encode(),
+                content_type="application/json",
+            ):
+                return Outcome(event, None, rkey, duplicate=True, steps=("duplicate-concurrent",))
+        return self._revision_side_effects(event, revised, rkey, resumed=resumed)
+
+    def _revision_side_effects(
+        self, event: ObjectEvent, verdict: Verdict, rkey: str, *, resumed: bool
+    ) -> Outcome:
+        steps = ["resumed" if resumed else "revised"]
+        quarantined_to = None
+        try:
+            info = self.store.head(event.bucket, event.key)
+            if verdict.object.etag and _etag(info.etag or "") != _etag(verdict.object.etag):
+                raise ObjectNotFound("overwritten since the scan; the new version has a verdict")
+            self.store.update_tags(event.bucket, event.key, tags_for(verdict))
+            steps.append("tagged")
+            if verdict.action is Action.QUARANTINE and self.quarantine_bucket:
+                quarantined_to = self._quarantine(event, verdict, info)
+                steps.append("quarantined")
+        except ObjectNotFound:
+            steps.append("object-gone")  # moved, deleted or replaced: the revision still stands
+        self._record(verdict, rkey, kind="escalation")
+        steps += ["audit", "event"]
+        self._mark_done(rkey)
+        return Outcome(event, verdict, rkey, quarantined_to=quarantined_to, steps=tuple(steps))
 
     def _quarantine(self, event: ObjectEvent, verdict: Verdict, info: ObjectInfo) -> str:
         assert self.quarantine_bucket is not None
@@ -248,13 +329,13 @@ class ScanService:
         self.store.move(event.bucket, event.key, self.quarantine_bucket, qkey)
         return self.store.uri(self.quarantine_bucket, qkey)
 
-    def _record(self, verdict: Verdict, vkey: str) -> None:
+    def _record(self, verdict: Verdict, vkey: str, kind: str = "scan") -> None:
         """Audit entry (once: an ``.audited`` marker survives a retried delivery), then the
         result event (at least once: consumers deduplicate on the verdict id)."""
         summary = verdict.summary()
         summary["verdict_uri"] = self.store.uri(self.results_bucket, vkey)
         if not self.store.exists(self.results_bucket, vkey + ".audited"):
-            self.audit.append({"kind": "scan", **summary})
+            self.audit.append({"kind": kind, **summary})
             self.store.put(self.results_bucket, vkey + ".audited", b"", content_type="text/plain")
         self.notifier.publish(
             {
@@ -264,6 +345,11 @@ class ScanService:
                 "data": summary,
             }
         )
+
+
+def _awaits_answer(verdict: Verdict) -> bool:
+    escalation = verdict.escalation or {}
+    return escalation.get("status") == "pending" and bool(escalation.get("request_id"))
 
 
 def _changed(event: ObjectEvent, info: ObjectInfo) -> bool:
@@ -324,6 +410,8 @@ def verdict_from_dict(doc: Mapping[str, Any]) -> Verdict:
         policy=doc.get("policy", {}),
         timings=doc.get("timings", {}),
         skip_reason=doc.get("skip_reason"),
+        revision=int(doc.get("revision", 1)),
+        supersedes=doc.get("supersedes"),
     )
 
 

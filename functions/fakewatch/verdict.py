@@ -16,7 +16,7 @@ from typing import Any
 
 from fakewatch.labels import Action, ErrorReason, Label
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1 adds revision/supersedes and escalation pending/failed
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,12 @@ class Verdict:
     policy: Mapping[str, Any] = field(default_factory=dict)
     timings: Mapping[str, float] = field(default_factory=dict)
     skip_reason: str | None = None
+    revision: int = 1  # 2+: an asynchronous escalation's answer folded into an earlier verdict
+    supersedes: str | None = None  # the id of the verdict this revision replaces
 
     @property
     def id(self) -> str:
-        ident = f"{self.object.uri}|{self.object.version or self.object.etag}|{self.fingerprint}"
-        return hashlib.sha256(ident.encode()).hexdigest()[:32]
+        return verdict_id(self.object, self.fingerprint, self.revision)
 
     @property
     def error_reason(self) -> ErrorReason | None:
@@ -91,6 +92,8 @@ class Verdict:
             "pipeline_version": self.pipeline_version,
             "fingerprint": self.fingerprint,
             "scanned_at": self.scanned_at,
+            "revision": self.revision,
+            "supersedes": self.supersedes,
         }
 
     def to_json(self) -> str:
@@ -113,7 +116,18 @@ class Verdict:
             "fingerprint": self.fingerprint,
             "pipeline_version": self.pipeline_version,
             "scanned_at": self.scanned_at,
+            "revision": self.revision,
+            "supersedes": self.supersedes,
         }
+
+
+def verdict_id(obj: ObjectIdentity, fingerprint: str, revision: int = 1) -> str:
+    """Stable id of the verdict on one object version by one scanner configuration; known
+    before the scan ends, so an asynchronous endpoint can echo it back with its answer."""
+    ident = f"{obj.uri}|{obj.version or obj.etag}|{fingerprint}"
+    if revision > 1:
+        ident += f"|r{revision}"
+    return hashlib.sha256(ident.encode()).hexdigest()[:32]
 
 
 @cache

@@ -93,6 +93,23 @@ class SignalResult:
             "duration_ms": round(self.duration_ms, 2),
         }
 
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> SignalResult:
+        """A reading back from a verdict document (the inverse of :meth:`to_dict`)."""
+        return cls(
+            name=str(doc["name"]),
+            status=Status(doc["status"]),
+            modality=str(doc["modality"]),
+            score=doc.get("score"),
+            confidence=float(doc.get("confidence", 0.0)),
+            evidence=tuple(doc.get("evidence", ())),
+            strong=bool(doc.get("strong", False)),
+            tampering=bool(doc.get("tampering", False)),
+            details=dict(doc.get("details") or {}),
+            version=str(doc.get("version", "1")),
+            duration_ms=float(doc.get("duration_ms", 0.0)),
+        )
+
 
 class Signal(ABC):
     """Base class of every analyzer. Subclasses set the class attributes and ``analyze``."""
