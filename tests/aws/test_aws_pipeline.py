@@ -215,8 +215,8 @@ def test_overwritten_before_scan_scans_only_the_new_version(
 def test_oversized_object_gets_an_error_verdict_not_a_retry(
     stack: Stack, uploads: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fakewatch.scanner import build_scanner
     from fakewatch.policy import load_policy
+    from fakewatch.scanner import build_scanner
 
     small = build_scanner(load_policy('{"limits": {"max_bytes": 1000}}'))
     monkeypatch.setattr(runtime_module, "build_scanner", lambda settings, store: small)
