@@ -4,8 +4,10 @@
   6 MB); the container answers ``{"predictions": [signal]}`` and the reading joins the verdict.
 - **async** (SageMaker Asynchronous Inference, scale-to-zero): ``InvokeEndpointAsync`` with the
   object's S3 URI as ``InputLocation``; SageMaker queues it, reads the object itself, runs the
-  same container and writes the answer to the endpoint's S3 output path. The verdict records a
-  ``not_applicable`` reading that says where the answer will land (no evidence until then).
+  same container, writes the answer to the endpoint's S3 output path and notifies SNS, whose
+  message reaches the function through the scan queue (:mod:`fakewatch_aws.async_results`).
+  ``InferenceId`` is the verdict's id, so the answer finds the verdict it revises; until then
+  the verdict records ``escalation: pending``.
 
 :func:`sagemaker_escalation` wraps the client in :class:`fakewatch.resilience.ResilientEscalation`
 (deadline, retries with backoff, circuit breaker): when the endpoint is down, slow or
@@ -21,9 +23,9 @@ from typing import Any, Literal
 
 from fakewatch import settings
 from fakewatch.errors import ConfigError, EscalationUnavailable, TransientError
-from fakewatch.ports.escalation import EscalationClient, EscalationRequest
+from fakewatch.ports.escalation import EscalationClient, EscalationRequest, pending_reading
 from fakewatch.resilience import CircuitBreaker, ResilientEscalation
-from fakewatch.signals.base import SignalResult, Status
+from fakewatch.signals.base import SignalResult
 from fakewatch_serve.engine import SIGNAL_LABEL
 from fakewatch_serve.wire import decode_predictions
 
@@ -83,18 +85,17 @@ class SageMakerEscalation(EscalationClient):
             InputLocation=request.uri,
             ContentType=request.mime or "application/octet-stream",
             Accept="application/json",
-            InferenceId=request.sha256[:64] or None,
+            InferenceId=(request.request_id or request.sha256)[:64] or None,
         )
         output, inference_id = response.get("OutputLocation"), response.get("InferenceId")
-        return SignalResult(
+        return pending_reading(
             SIGNAL_NAME,
-            Status.NOT_APPLICABLE,
-            request.media_kind.value,
-            evidence=(
-                f"Escalated to the asynchronous endpoint {self.endpoint_name}; its reading will "
-                f"be written to {output} (inference {inference_id}). Not evidence until then.",
-            ),
-            details={"pending": True, "output_location": output, "inference_id": inference_id},
+            request,
+            self.name,
+            f"Queued on the asynchronous endpoint {self.endpoint_name} (inference "
+            f"{inference_id}); its reading will revise this verdict. Not evidence until then.",
+            output_location=output,
+            inference_id=inference_id,
         )
 
     def _call(self, operation: str, **params: Any) -> Any:

@@ -27,8 +27,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from fakewatch import settings as fw_settings
 from fakewatch.errors import TransientError
 from fakewatch.service import ObjectEvent
+from fakewatch_aws.async_results import AsyncInferenceResult, async_result_from_body
 from fakewatch_aws.events import MalformedEvent, is_sqs_event, parse_direct, parse_sqs_record
-from fakewatch_aws.runtime import get_runtime
+from fakewatch_aws.runtime import get_runtime, run_completion
 from fakewatch_aws.telemetry import count, logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -56,11 +57,36 @@ def scan_events(events: list[ObjectEvent]) -> list[dict[str, Any]]:
     return results
 
 
+def complete_escalation(result: AsyncInferenceResult) -> dict[str, Any]:
+    """A SageMaker asynchronous answer: fold it into the verdict that awaits it."""
+    count("escalation_answers")
+    logger.append_keys(inference_id=result.inference_id)
+    try:
+        return run_completion(get_runtime().service, result)
+    except TransientError as exc:
+        count("transient_failures")
+        logger.warning("transient failure; the answer will be retried", extra={"error": str(exc)})
+        raise
+    finally:
+        logger.remove_keys(["inference_id"])
+
+
 @tracer.capture_method(capture_response=False)
 def record_handler(record: SQSRecord) -> list[dict[str, Any]]:
-    """One SQS message: the S3 / EventBridge / backfill event(s) in its body."""
+    """One SQS message: the S3 / EventBridge / backfill event(s) in its body, or a SageMaker
+    asynchronous answer (SNS → the same queue)."""
     logger.set_correlation_id(record.message_id)
     count("records")
+    try:
+        answer = async_result_from_body(record.body)
+    except MalformedEvent as exc:
+        count("malformed_events")
+        logger.error(
+            "malformed SageMaker notification; kept for the DLQ", extra={"error": str(exc)}
+        )
+        raise
+    if answer is not None:
+        return [complete_escalation(answer)]
     try:
         events = parse_sqs_record(record)
     except MalformedEvent as exc:

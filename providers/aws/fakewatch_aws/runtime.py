@@ -34,6 +34,7 @@ from fakewatch.scanner import Scanner
 from fakewatch.service import ObjectEvent, ScanService
 from fakewatch.settings import Settings
 from fakewatch_aws import telemetry
+from fakewatch_aws.async_results import AsyncInferenceResult, answer_for
 from fakewatch_aws.notify import EventBridgeSink
 from fakewatch_aws.store import S3Store, make_client
 
@@ -88,6 +89,14 @@ def idempotency_key(event: ObjectEvent, fingerprint: str) -> str | None:
 def run_scan(service: ScanService, event: ObjectEvent) -> dict[str, Any]:
     started = time.perf_counter()
     outcome = service.handle(event)
+    telemetry.record_outcome(outcome, (time.perf_counter() - started) * 1000.0)
+    return telemetry.outcome_summary(outcome)
+
+
+def run_completion(service: ScanService, result: AsyncInferenceResult) -> dict[str, Any]:
+    """A SageMaker async answer → revision 2 of the verdict that awaited it."""
+    started = time.perf_counter()
+    outcome = service.complete(answer_for(result, service.store))
     telemetry.record_outcome(outcome, (time.perf_counter() - started) * 1000.0)
     return telemetry.outcome_summary(outcome)
 

@@ -74,13 +74,14 @@ def record_outcome(outcome: Outcome, duration_ms: float) -> None:
     if outcome.verdict is None:
         logger.info("no new verdict", extra=outcome_summary(outcome))
         return
-    count("scans")
+    revised = outcome.verdict.revision > 1  # an asynchronous escalation's answer
+    count("revisions" if revised else "scans")
     count(f"label_{outcome.verdict.label.value}")
     if outcome.verdict.error:
         count("errors")
     if outcome.quarantined_to:
         count("quarantined")
-    logger.info("scanned", extra=outcome_summary(outcome))
+    logger.info("revised" if revised else "scanned", extra=outcome_summary(outcome))
 
 
 def outcome_summary(outcome: Outcome) -> dict[str, Any]:
