@@ -37,7 +37,7 @@ from fakewatch.errors import (
 from fakewatch.labels import Action, ErrorReason, Label
 from fakewatch.policy import Policy
 from fakewatch.ports.audit import AuditSink
-from fakewatch.ports.escalation import EscalationAnswer
+from fakewatch.ports.escalation import ANSWER_PREFIX, EscalationAnswer, answer_from_document
 from fakewatch.ports.notify import RESULT_EVENT_SOURCE, RESULT_EVENT_TYPE, NotificationSink
 from fakewatch.ports.store import ObjectInfo, ObjectStore
 from fakewatch.scanner import Scanner
@@ -48,6 +48,7 @@ log = logging.getLogger("fakewatch.service")
 TAG_PREFIX = "fakewatch-"
 TAG_LABEL, TAG_SCORE, TAG_ACTION = "fakewatch-label", "fakewatch-score", "fakewatch-action"
 TAG_SCANNED_AT, TAG_FINGERPRINT = "fakewatch-scanned-at", "fakewatch-fingerprint"
+MAX_ANSWER_BYTES = 1024 * 1024  # an answer document is a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class ScanService:
     quarantine_bucket: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     pending_prefix: str = "pending/"
+    answers_prefix: str = ANSWER_PREFIX
 
     @property
     def policy(self) -> Policy:
@@ -116,6 +118,8 @@ class ScanService:
             version=event.version,
         )
         policy = self.policy.for_object(event.bucket, event.key)
+        if event.bucket == self.results_bucket and self._is_answer(event.key):
+            return self.complete_from_object(event)
         if event.bucket in (self.results_bucket, self.quarantine_bucket):
             log.info("ignoring event on the scanner's own output", extra={"uri": ident.uri})
             return Outcome(event, None, None, steps=("ignored-own-output",))
@@ -257,6 +261,22 @@ class ScanService:
             json.dumps(record).encode(),
             content_type="application/json",
         )
+
+    def _is_answer(self, key: str) -> bool:
+        return key.startswith(self.answers_prefix) and key.endswith(".json")
+
+    def complete_from_object(self, event: ObjectEvent) -> Outcome:
+        """A queued job's answer document landed in the results bucket: complete its verdict.
+        A document that names no request is recorded in the log and ignored (never retried)."""
+        try:
+            raw = self.store.get(event.bucket, event.key, max_bytes=MAX_ANSWER_BYTES)
+            answer = answer_from_document(json.loads(raw))
+        except ObjectNotFound:
+            return Outcome(event, None, None, steps=("answer-gone",))
+        except (LimitExceeded, ValueError) as exc:
+            log.error("unusable escalation answer", extra={"key": event.key, "error": str(exc)})
+            return Outcome(event, None, None, steps=("ignored-malformed-answer",))
+        return self.complete(answer)
 
     def complete(self, answer: EscalationAnswer) -> Outcome:
         """Fold an asynchronous endpoint's answer into the verdict that awaits it.

@@ -79,3 +79,75 @@ def pending_reading(
 def is_pending(reading: SignalResult | Mapping[str, Any]) -> bool:
     details = reading.details if isinstance(reading, SignalResult) else reading.get("details")
     return bool(details and details.get(PENDING))
+
+
+# -- queued jobs: the asynchronous mode where no managed async-inference service exists -----------
+# The function queues an EscalationJob (Pub/Sub on GCP, a Storage queue on Azure); a GPU worker
+# that scales to zero reads the object, runs the model and writes an answer document to
+# ``job.output`` — under the results bucket's ``escalations/`` prefix — whose "object created"
+# event brings it back to the function, which completes the verdict.
+ANSWER_PREFIX = "escalations/"
+
+
+@dataclass(frozen=True)
+class EscalationJob:
+    request_id: str
+    uri: str
+    mime: str
+    media_kind: str
+    output: str  # store URI where the worker writes the answer document
+    sha256: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "request_id": self.request_id,
+            "uri": self.uri,
+            "mime": self.mime,
+            "media_kind": self.media_kind,
+            "output": self.output,
+            "sha256": self.sha256,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> EscalationJob:
+        """A job from untrusted JSON; ValueError naming what is wrong."""
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"a job is a JSON object, not {type(doc).__name__}")
+        fields = ("request_id", "uri", "mime", "media_kind", "output")
+        missing = [f for f in fields if not isinstance(doc.get(f), str) or not doc.get(f)]
+        if missing:
+            raise ValueError(f"job lacks {', '.join(missing)}")
+        return cls(**{f: str(doc[f]) for f in fields}, sha256=str(doc.get("sha256") or ""))
+
+
+def answer_document(
+    request_id: str,
+    endpoint: str,
+    reading: SignalResult | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """What a job worker writes: the reading (the serving app's prediction) or the error."""
+    doc: dict[str, Any] = {"request_id": request_id, "endpoint": endpoint}
+    if reading is not None:
+        doc["predictions"] = [reading.to_dict()]
+    else:
+        doc["error"] = error or "no reading"
+    return doc
+
+
+def answer_from_document(doc: Any) -> EscalationAnswer:
+    """An answer document (untrusted JSON) → EscalationAnswer; a document that names its
+    request but holds no usable reading is a failure answer, one that names none raises
+    ValueError (nothing to complete)."""
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("request_id"), str):
+        raise ValueError("an answer document names its request_id")
+    request_id, endpoint = doc["request_id"], str(doc.get("endpoint") or "queued-endpoint")
+    predictions = doc.get("predictions")
+    if isinstance(predictions, list) and len(predictions) == 1:
+        try:
+            reading = SignalResult.from_dict(predictions[0])
+        except (KeyError, TypeError, ValueError) as exc:
+            return EscalationAnswer(request_id, endpoint, failure=f"unusable reading: {exc}")
+        return EscalationAnswer(request_id, endpoint, reading=reading)
+    error = doc.get("error") or f"answer holds {len(predictions or [])} predictions, not 1"
+    return EscalationAnswer(request_id, endpoint, failure=str(error)[:500])

@@ -3,6 +3,8 @@ answer folded in as revision 2 — once, never lost, never on a changed object."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fakewatch.errors import TransientError
@@ -11,12 +13,13 @@ from fakewatch.ports.escalation import (
     EscalationAnswer,
     EscalationClient,
     EscalationRequest,
+    answer_document,
     pending_reading,
 )
 from fakewatch.ports.memory import MemoryAuditLog, MemoryNotificationSink
 from fakewatch.samples import photo_like_jpeg
 from fakewatch.scanner import Scanner
-from fakewatch.service import ObjectEvent, ScanService
+from fakewatch.service import ObjectEvent, Outcome, ScanService
 from fakewatch.signals.base import SignalResult, Status
 from fakewatch.testing.fakes import FixedSignal, FlakyStore
 from fakewatch.verdict import validate_verdict
@@ -162,3 +165,60 @@ def test_an_answer_must_be_a_reading_or_a_failure() -> None:
         EscalationAnswer("id", "ep")
     with pytest.raises(ValueError):
         EscalationAnswer("id", "ep", reading(0.5), failure="both")
+
+
+# -- answers that arrive as objects (the queued-job mode on GCP and Azure) -----------------------
+def land(service: ScanService, store: FlakyStore, doc: object, name: str) -> Outcome:
+    key = f"escalations/{name}.json"
+    store.put(OUT, key, json.dumps(doc).encode())
+    return service.handle(ObjectEvent(OUT, key))
+
+
+def test_an_answer_document_in_the_results_bucket_completes_the_verdict() -> None:
+    service, store, endpoint = make()
+    scan(service, store)
+    request_id = endpoint.requests[0].request_id
+    doc = answer_document(request_id, "worker:gpu", reading(0.9))
+    outcome = land(service, store, doc, request_id)
+    assert outcome.verdict is not None and outcome.verdict.revision == 2
+    assert outcome.verdict.label.value == "suspicious"
+    assert land(service, store, doc, request_id).duplicate  # the event, redelivered
+
+
+def test_a_worker_error_document_is_a_failed_escalation() -> None:
+    service, store, endpoint = make()
+    scan(service, store)
+    request_id = endpoint.requests[0].request_id
+    doc = answer_document(request_id, "worker:gpu", error="CorruptMedia: truncated PNG")
+    v = land(service, store, doc, request_id).verdict
+    assert v is not None and v.escalation is not None and v.escalation["status"] == "failed"
+    assert "truncated" in str(v.escalation["reason"])
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        ["not", "an", "object"],
+        {"predictions": [{"name": "x"}]},  # names no request: nothing to complete
+    ],
+)
+def test_a_document_that_names_no_request_is_ignored_not_retried(doc: object) -> None:
+    service, store, _ = make()
+    outcome = land(service, store, doc, "junk")
+    assert outcome.steps == ("ignored-malformed-answer",) and outcome.verdict is None
+
+
+def test_a_hostile_reading_is_a_failed_escalation_not_a_crash() -> None:
+    service, store, endpoint = make()
+    scan(service, store)
+    request_id = endpoint.requests[0].request_id
+    bad = {"request_id": request_id, "predictions": [{"name": "x", "status": "ok", "score": 7}]}
+    v = land(service, store, bad, request_id).verdict
+    assert v is not None and v.escalation is not None and v.escalation["status"] == "failed"
+    assert "unusable reading" in str(v.escalation["reason"])
+
+
+def test_other_objects_in_the_results_bucket_are_still_ignored() -> None:
+    service, store, _ = make()
+    store.put(OUT, "verdicts/x.json", b"{}")
+    assert service.handle(ObjectEvent(OUT, "verdicts/x.json")).steps == ("ignored-own-output",)
