@@ -16,8 +16,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
+from fakewatch_iac.azure_config import AzureConfig, parse_azure
 from fakewatch_iac.errors import ConfigError
 from fakewatch_iac.limits import LIMITS, CloudLimits
+from fakewatch_iac.manifest import ManifestRef, parse_manifest_ref
 
 Cloud = Literal["aws", "gcp", "azure"]
 NAMESPACE = "fakewatch"
@@ -47,8 +49,11 @@ KNOWN_KEYS = frozenset(
         "kmsKeyArn",
         "readGating",
         "logLevel",
+        "modelManifest",
+        "azure",
     }
 )
+GPU_MODES = ("realtime", "async")
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,14 @@ class GpuConfig:
     target_invocations_per_instance: int = 100
     model_data_url: str | None = None
     accelerator_type: str | None = None  # GCP: e.g. NVIDIA_L4
+    # realtime: warm instances answer InvokeEndpoint; async (AWS): requests queue in SageMaker,
+    # answers land in S3 and are announced on SNS, and the endpoint may scale to zero.
+    mode: str = "realtime"
+    target_backlog_per_instance: int = 5  # async: queued requests per instance to aim for
+
+    @property
+    def is_async(self) -> bool:
+        return self.enabled and self.mode == "async"
 
 
 @dataclass(frozen=True)
@@ -128,6 +141,8 @@ class ScannerConfig:
     input_bucket_kms_key_arn: str | None = None  # AWS: KMS key of an existing input bucket
     kms_key_arn: str | None = None  # AWS: customer-managed key for the buckets the stack creates
     read_gating: ReadGating = field(default_factory=ReadGating)
+    model_manifest: ManifestRef | None = None
+    azure: AzureConfig = field(default_factory=AzureConfig)
 
     @property
     def base_name(self) -> str:
@@ -293,6 +308,8 @@ def _gpu(raw: Mapping[str, str | None], limits: CloudLimits, problems: _Problems
         "targetInvocationsPerInstance",
         "modelDataUrl",
         "acceleratorType",
+        "mode",
+        "targetBacklogPerInstance",
     }
     for extra in sorted(set(spec) - allowed):
         problems.add(f"gpu.{extra}", "is not a gpu setting")
@@ -312,10 +329,23 @@ def _gpu(raw: Mapping[str, str | None], limits: CloudLimits, problems: _Problems
         )
     if not image_uri:
         problems.add("gpu.imageUri", "is required when gpu.enabled: the serving container image")
-    lo = _int(spec.get("minInstances"), "gpu.minInstances", 1, 1, 100, problems)
+    mode = _str(spec.get("mode")) or "realtime"
+    if mode not in GPU_MODES:
+        problems.add("gpu.mode", f"must be realtime or async, got {mode!r}")
+    is_async = mode == "async"
+    # Async endpoints scale to zero unless told otherwise; real-time ones keep one warm.
+    lo = _int(spec.get("minInstances"), "gpu.minInstances", 0 if is_async else 1, 0, 100, problems)
+    if lo == 0 and not is_async:
+        problems.add(
+            "gpu.minInstances",
+            "0 (scale to zero) needs gpu.mode: async; a real-time endpoint keeps at least "
+            "one instance",
+        )
     hi = _int(spec.get("maxInstances"), "gpu.maxInstances", max(lo, 1), 1, 100, problems)
     if hi < lo:
         problems.add("gpu", f"maxInstances ({hi}) must be >= minInstances ({lo})")
+    _mode_only(spec, "targetInvocationsPerInstance", "realtime", mode, problems)
+    _mode_only(spec, "targetBacklogPerInstance", "async", mode, problems)
     target = _int(
         spec.get("targetInvocationsPerInstance"),
         "gpu.targetInvocationsPerInstance",
@@ -323,6 +353,9 @@ def _gpu(raw: Mapping[str, str | None], limits: CloudLimits, problems: _Problems
         1,
         100_000,
         problems,
+    )
+    backlog = _int(
+        spec.get("targetBacklogPerInstance"), "gpu.targetBacklogPerInstance", 5, 1, 10_000, problems
     )
     return GpuConfig(
         enabled=True,
@@ -333,7 +366,16 @@ def _gpu(raw: Mapping[str, str | None], limits: CloudLimits, problems: _Problems
         target_invocations_per_instance=target,
         model_data_url=_str(spec.get("modelDataUrl")),
         accelerator_type=_str(spec.get("acceleratorType")),
+        mode=mode,
+        target_backlog_per_instance=backlog,
     )
+
+
+def _mode_only(
+    spec: Mapping[str, Any], key: str, wanted: str, mode: str, problems: _Problems
+) -> None:
+    if spec.get(key) not in (None, "") and mode != wanted:
+        problems.add(f"gpu.{key}", f"only applies with gpu.mode: {wanted}, not {mode}")
 
 
 def _read_gating(raw: Mapping[str, str | None], problems: _Problems) -> ReadGating:
@@ -428,6 +470,10 @@ def parse(
     input_kms = _str(raw.get("inputBucketKmsKeyArn"))
     kms = _str(raw.get("kmsKeyArn"))
     gating = _read_gating(raw, problems)
+    manifest = parse_manifest_ref(_str(raw.get("modelManifest")), cloud, problems.add)
+    azure = parse_azure(
+        _obj(raw, "azure", problems), existing if cloud == "azure" else None, cloud, problems.add
+    )
     _cloud_rules(
         cloud,
         problems,
@@ -440,6 +486,9 @@ def parse(
         kms=kms,
         gating=gating,
         alert_email=alert_email,
+        gpu=gpu,
+        manifest=manifest,
+        azure=azure,
     )
 
     if problems.items:
@@ -466,6 +515,8 @@ def parse(
         input_bucket_kms_key_arn=input_kms,
         kms_key_arn=kms,
         read_gating=gating,
+        model_manifest=manifest,
+        azure=azure,
     )
 
 
@@ -528,13 +579,14 @@ def _cloud_rules(cloud: Cloud, problems: _Problems, **v: Any) -> None:
             )
     elif v["billing"] is not None:
         problems.add("billingAccount", f"only applies on GCP, not {cloud}")
+    if cloud != "aws" and v["gpu"].is_async:
+        problems.add(
+            "gpu.mode",
+            f"async is implemented on AWS only (SageMaker Asynchronous Inference); on {cloud} "
+            "use realtime",
+        )
     if cloud == "azure":
-        if v["existing"] is not None:
-            problems.add(
-                "existingInputBucket",
-                "is not supported on Azure yet: Event Grid "
-                "subscriptions on an existing account are a follow-up (docs/iac.md)",
-            )
+        _azure_manifest_rules(problems, v["manifest"], v["azure"])
         if v["budget"] is not None and v["alert_email"] is None:
             problems.add(
                 "alertEmail",
@@ -548,6 +600,22 @@ def _cloud_rules(cloud: Cloud, problems: _Problems, **v: Any) -> None:
             problems.add("readGating.readers", "requires readGating.enabled: true")
     if cloud != "gcp" and v["project"] is not None:
         problems.add("project", f"only applies on GCP, not {cloud}")
+
+
+def _azure_manifest_rules(
+    problems: _Problems, manifest: ManifestRef | None, azure: AzureConfig
+) -> None:
+    """An az:// manifest lives in a container of the data account, outside the scanner's own."""
+    if manifest is None or manifest.kind != "store":
+        return
+    names = azure.containers
+    if manifest.bucket in names.all():
+        problems.add(
+            "modelManifest",
+            f"{manifest.uri!r} is in the scanner's {manifest.bucket!r} container: keep models in "
+            "a container of their own (uploads there are scanned, results expire, "
+            "quarantine and dead letters are evidence)",
+        )
 
 
 class PulumiConfigSource:

@@ -222,6 +222,13 @@ def test_scanner_role_is_exactly_least_privilege(stack: Stack) -> None:
     res = f"arn:aws:s3:::{stack.outputs['resultsBucket']}"
     assert stmts["ReadTagAndMoveInput"]["Resource"] == [f"{inp}/*"]
     assert "s3:PutObject" not in stmts["ReadTagAndMoveInput"]["Action"]
+    # A missing key is a 404 only with ListBucket; without it S3 answers 403.
+    assert stmts["ListInput"] == {
+        "Sid": "ListInput",
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": [inp],
+    }
     assert stmts["WriteVerdictsAndAudit"]["Resource"] == [f"{res}/*"]
     assert stmts["ConsumeQueue"]["Resource"] == [rules.scan_queue(stack).out("arn")]
     assert stmts["UnavoidableTracing"]["Resource"] == "*"
@@ -325,9 +332,22 @@ def test_gpu_endpoint_with_autoscaling(gpu_stack: Stack) -> None:
     assert policy.get("targetTrackingScalingPolicyConfiguration", "targetValue") == 50.0
     escalate = role_statements(gpu_stack)["Escalate"]
     assert escalate["Resource"] == [endpoint.out("arn")]
+    assert escalate["Action"] == ["sagemaker:InvokeEndpoint"]
     env = rules.env(gpu_stack)
     assert env["FAKEWATCH_ESCALATION_ENDPOINT"] == endpoint.out("name")
+    assert env["FAKEWATCH_ESCALATION_MODE"] == "realtime"
+    assert "asyncInferenceConfig" not in config.inputs
+    assert len(gpu_stack.of(rules.TOPIC)) == 1  # the alert topic; no escalation topics
+    model = gpu_stack.one("aws:sagemaker/model:Model")
+    assert model.get("primaryContainer", "environment", "FAKEWATCH_SERVE_MODE") == "realtime"
     assert json.loads(env["FAKEWATCH_POLICY"])["escalation"] == {"enabled": True}
+
+
+def test_realtime_endpoint_may_not_scale_to_zero(gpu_stack: Stack) -> None:
+    weakened = gpu_stack.replace(gpu_stack.one(rules.SCALING_TARGET), minCapacity=0)
+    assert [f.message for f in rules.gpu_autoscaling(weakened)] == [
+        "a real-time endpoint cannot scale to zero"
+    ]
 
 
 def test_gpu_image_must_come_from_ecr(zip_path: Path, iac_deploy) -> None:

@@ -123,6 +123,22 @@ def test_money_stays_decimal() -> None:
             {"readGating": '{"enabled": true, "readers": ["arn:aws:iam::1:role/x"]}'},
             "readGating.readers is not used on AWS",
         ),
+        (
+            "gcp",
+            {
+                "gpu": '{"enabled": true, "mode": "async", "instanceType": "g2-standard-8", '
+                '"imageUri": "i"}'
+            },
+            "gpu.mode async is implemented on AWS only (SageMaker Asynchronous Inference)",
+        ),
+        (
+            "azure",
+            {
+                "gpu": '{"enabled": true, "mode": "async", '
+                '"instanceType": "Standard_NC4as_T4_v3", "imageUri": "i"}'
+            },
+            "gpu.mode async is implemented on AWS only",
+        ),
         ("gcp", {"architecture": "arm64"}, "architecture only applies on AWS, not gcp"),
         ("gcp", {"region": "eu-west-1"}, "'eu-west-1' is not a gcp region"),
         ("azure", {"project": "p"}, "project only applies on GCP, not azure"),
@@ -138,6 +154,14 @@ def test_bad_config_is_named_and_explained(cloud: str, raw: dict[str, str], mess
     with pytest.raises(ConfigError) as err:
         _parse(cloud, raw)
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize(("mode", "floor"), [("realtime", 1), ("async", 0)])
+def test_async_endpoints_scale_to_zero_by_default(mode: str, floor: int) -> None:
+    gpu = {"enabled": True, "mode": mode, "instanceType": "ml.g5.xlarge", "imageUri": "i"}
+    cfg = _parse("aws", {"gpu": json.dumps(gpu)})
+    assert (cfg.gpu.mode, cfg.gpu.min_instances, cfg.gpu.max_instances) == (mode, floor, 1)
+    assert cfg.gpu.is_async is (mode == "async")
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -7,12 +7,19 @@ scanner's role may set ``fakewatch-*`` tags, whether by PutObjectTagging or at u
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fakewatch_iac.aws.iam import Statement, statement
 from fakewatch_iac.envvars import ACTION_TAG, ALLOW, TAG_PREFIX
 
 
-def read_gating_statements(bucket_arn: str, scanner_role_arn: str) -> list[Statement]:
-    not_scanner = {"ArnNotEquals": {"aws:PrincipalArn": scanner_role_arn}}
+def read_gating_statements(
+    bucket_arn: str, scanner_role_arn: str, readers: Sequence[str] = ()
+) -> list[Statement]:
+    """``readers``: roles besides the scanner that read objects before they are tagged (the
+    SageMaker execution role of an asynchronous endpoint, which reads escalated uploads from S3).
+    Only the scanner may write tags."""
+    exempt = [scanner_role_arn, *readers]
     return [
         statement(
             "DenyReadUntilScannedAllow",
@@ -23,7 +30,7 @@ def read_gating_statements(bucket_arn: str, scanner_role_arn: str) -> list[State
             # A missing tag makes StringNotEquals true: untagged objects are denied too.
             condition={
                 "StringNotEquals": {f"s3:ExistingObjectTag/{ACTION_TAG}": ALLOW},
-                **not_scanner,
+                "ArnNotEquals": {"aws:PrincipalArn": exempt[0] if not readers else exempt},
             },
         ),
         statement(
@@ -34,7 +41,7 @@ def read_gating_statements(bucket_arn: str, scanner_role_arn: str) -> list[State
             principal="*",
             condition={
                 "ForAnyValue:StringLike": {"s3:RequestObjectTagKeys": f"{TAG_PREFIX}*"},
-                **not_scanner,
+                "ArnNotEquals": {"aws:PrincipalArn": scanner_role_arn},
             },
         ),
     ]

@@ -22,12 +22,23 @@ class ScannerArns:
     idempotency_table: str
     result_bus: str
     endpoint: str | None = None
+    escalation_mode: str = "realtime"  # async: InvokeEndpointAsync instead of InvokeEndpoint
     bucket_kms_key: str | None = None  # key of the buckets this stack created
     input_kms_key: str | None = None  # key of an existing (brought) input bucket
+    manifest_objects: str | None = None  # arn:aws:s3:::<bucket>/<manifest folder>/*
+
+
+ESCALATE_ACTION = {
+    "realtime": "sagemaker:InvokeEndpoint",
+    "async": "sagemaker:InvokeEndpointAsync",
+}
 
 
 def scanner_statements(arns: ScannerArns) -> list[Statement]:
-    """Least-privilege statements: read+tag+move out of input, write results and quarantine."""
+    """Least-privilege statements: read+tag+move out of input, write results and quarantine.
+
+    Verdicts, audit records and asynchronous escalation answers (``escalations/``) all live in
+    the results bucket, which the scanner reads and writes already."""
     stmts = [
         statement(
             "ReadTagAndMoveInput",
@@ -42,6 +53,8 @@ def scanner_statements(arns: ScannerArns) -> list[Statement]:
             ],
             [f"{arns.input_bucket}/*"],
         ),
+        # Without ListBucket S3 answers 403 for a missing key; the adapter needs the 404.
+        statement("ListInput", ["s3:ListBucket"], [arns.input_bucket]),
         statement(
             "WriteVerdictsAndAudit",
             ["s3:GetObject", "s3:PutObject"],
@@ -81,7 +94,10 @@ def scanner_statements(arns: ScannerArns) -> list[Statement]:
         ),
     ]
     if arns.endpoint:
-        stmts.append(statement("Escalate", ["sagemaker:InvokeEndpoint"], [arns.endpoint]))
+        action = ESCALATE_ACTION[arns.escalation_mode]
+        stmts.append(statement("Escalate", [action], [arns.endpoint]))
+    if arns.manifest_objects:
+        stmts.append(statement("ReadModelManifest", ["s3:GetObject"], [arns.manifest_objects]))
     if arns.bucket_kms_key:
         stmts.append(
             statement("UseBucketKey", ["kms:Decrypt", "kms:GenerateDataKey"], [arns.bucket_kms_key])

@@ -8,13 +8,15 @@ import pulumi_aws as aws
 from fakewatch_iac import envvars
 from fakewatch_iac.artifacts import Artifact
 from fakewatch_iac.aws.buckets import BucketSpec, SecureBucket
-from fakewatch_iac.aws.endpoint import SageMakerEndpoint
+from fakewatch_iac.aws.endpoint import AsyncOutput, SageMakerEndpoint
+from fakewatch_iac.aws.endpoint_role import EndpointRole
 from fakewatch_iac.aws.function import ScannerFunction
 from fakewatch_iac.aws.gating import read_gating_statements
 from fakewatch_iac.aws.iam import Statement
 from fakewatch_iac.aws.identity import ScannerRole
 from fakewatch_iac.aws.intake import EventBridgeIntake, s3_notification
 from fakewatch_iac.aws.monitoring import Alerts
+from fakewatch_iac.aws.notifications import AsyncNotifications
 from fakewatch_iac.aws.queue import QueueSource, ScanQueue
 from fakewatch_iac.config import ScannerConfig
 from fakewatch_iac.naming import physical, tags
@@ -47,6 +49,12 @@ class AwsScanner(pulumi.ComponentResource):
         ).account_id
 
         self.role = ScannerRole(f"{name}-scanner", tags=t, opts=child)
+        # Before the input bucket: an async endpoint reads uploads the gate still denies.
+        self.endpoint_role = (
+            EndpointRole(f"{name}-gpu-role", cfg.gpu, tags=t, opts=child)
+            if cfg.gpu.enabled
+            else None
+        )
         self._input(name, cfg, t, child)
         self.results = SecureBucket(
             f"{name}-results",
@@ -88,12 +96,20 @@ class AwsScanner(pulumi.ComponentResource):
             tags=t,
             opts=child,
         )
-        self._wire_intake(name, cfg, t, child)
-        self.endpoint = (
-            SageMakerEndpoint(f"{name}-gpu", cfg, account_id=self.account_id, tags=t, opts=child)
-            if cfg.gpu.enabled
+        self.notifications = (
+            AsyncNotifications(
+                f"{name}-escalations",
+                queue_arn=self.queue.queue.arn,
+                publisher_role_arn=self.endpoint_role.arn,
+                kms_key_arn=cfg.kms_key_arn,
+                tags=t,
+                opts=child,
+            )
+            if self.endpoint_role is not None and cfg.gpu.is_async
             else None
         )
+        self._wire_intake(name, cfg, t, child)
+        self.endpoint = self._endpoint(name, cfg, t, child)
         policy = self.role.attach(
             {
                 "input_bucket": self.input_arn,
@@ -104,8 +120,10 @@ class AwsScanner(pulumi.ComponentResource):
                 "idempotency_table": self.table.arn,
                 "result_bus": self.bus.arn,
                 "endpoint": self.endpoint.arn if self.endpoint else None,
+                "escalation_mode": cfg.gpu.mode,
                 "bucket_kms_key": cfg.kms_key_arn,
                 "input_kms_key": cfg.input_bucket_kms_key_arn,
+                "manifest_objects": manifest_objects(cfg),
             }
         )
         self.function = ScannerFunction(
@@ -145,16 +163,13 @@ class AwsScanner(pulumi.ComponentResource):
             self.input_arn: pulumi.Output[str] = pulumi.Output.from_input(f"arn:aws:s3:::{bucket}")
             if cfg.read_gating.enabled:
                 # Never replace the owner's bucket policy: hand the statements over instead.
-                self.gating_statements = self.role.arn.apply(
-                    lambda role: read_gating_statements(f"arn:aws:s3:::{bucket}", role)
+                self.gating_statements = self._gating(
+                    cfg, pulumi.Output.from_input(f"arn:aws:s3:::{bucket}")
                 )
             return
-        role_arn = self.role.arn
 
         def gating(bucket_arn: pulumi.Output[str]) -> pulumi.Output[list[Statement]]:
-            return pulumi.Output.all(bucket_arn, role_arn).apply(
-                lambda a: read_gating_statements(a[0], a[1])
-            )
+            return self._gating(cfg, bucket_arn)
 
         self.input_bucket = SecureBucket(
             f"{name}-input",
@@ -166,9 +181,22 @@ class AwsScanner(pulumi.ComponentResource):
         self.input_name = self.input_bucket.name
         self.input_arn = self.input_bucket.arn
 
+    def _gating(
+        self, cfg: ScannerConfig, bucket_arn: pulumi.Output[str]
+    ) -> pulumi.Output[list[Statement]]:
+        """Read-gating statements; the async endpoint's role may read what it is sent."""
+        readers = (
+            [self.endpoint_role.arn] if self.endpoint_role is not None and cfg.gpu.is_async else []
+        )
+        return pulumi.Output.all(bucket_arn, self.role.arn, *readers).apply(
+            lambda a: read_gating_statements(a[0], a[1], a[2:])
+        )
+
     def _wire_intake(
         self, name: str, cfg: ScannerConfig, t: dict[str, str], child: pulumi.ResourceOptions
     ) -> None:
+        """Uploads (and async escalation answers) reach the queue; one queue policy admits all."""
+        answers = self.notifications.queue_sources() if self.notifications else []
         if self.input_bucket is None:
             assert cfg.existing_input_bucket is not None
             intake = EventBridgeIntake(
@@ -178,9 +206,9 @@ class AwsScanner(pulumi.ComponentResource):
                 tags=t,
                 opts=child,
             )
-            self.queue.allow([QueueSource("events.amazonaws.com", intake.rule.arn)])
+            self.queue.allow([QueueSource("events.amazonaws.com", intake.rule.arn), *answers])
             return
-        queue_policy = self.queue.allow([QueueSource("s3.amazonaws.com", self.input_arn)])
+        queue_policy = self.queue.allow([QueueSource("s3.amazonaws.com", self.input_arn), *answers])
         s3_notification(
             f"{name}-input-notification",
             bucket_id=self.input_bucket.bucket.id,
@@ -188,6 +216,35 @@ class AwsScanner(pulumi.ComponentResource):
             depends_on=[queue_policy],
             parent=self,
         )
+
+    def _endpoint(
+        self, name: str, cfg: ScannerConfig, t: dict[str, str], child: pulumi.ResourceOptions
+    ) -> SageMakerEndpoint | None:
+        if self.endpoint_role is None:
+            return None
+        output = None
+        if self.notifications is not None:
+            output = AsyncOutput(
+                results_bucket=self.results.name,
+                success_topic=self.notifications.success_arn,
+                error_topic=self.notifications.error_arn,
+            )
+        endpoint = SageMakerEndpoint(
+            f"{name}-gpu", cfg, role_arn=self.endpoint_role.arn, output=output, tags=t, opts=child
+        )
+        input_key = cfg.input_bucket_kms_key_arn if cfg.existing_input_bucket else cfg.kms_key_arn
+        self.endpoint_role.attach(
+            account_id=self.account_id,
+            region=cfg.region,
+            input_bucket=self.input_arn if output else None,
+            results_bucket=self.results.arn if output else None,
+            topics=[self.notifications.success_arn, self.notifications.error_arn]
+            if self.notifications
+            else None,
+            input_kms_key=input_key if output else None,
+            stack_kms_key=cfg.kms_key_arn if output else None,
+        )
+        return endpoint
 
     def _environment(self, cfg: ScannerConfig) -> dict[str, pulumi.Input[str]]:
         env: dict[str, pulumi.Input[str]] = {
@@ -204,4 +261,15 @@ class AwsScanner(pulumi.ComponentResource):
         }
         if self.endpoint is not None:
             env[envvars.ESCALATION_ENDPOINT] = self.endpoint.name
+            env[envvars.ESCALATION_MODE] = cfg.gpu.mode
+        if cfg.model_manifest is not None:
+            env[envvars.MODEL_MANIFEST] = cfg.model_manifest.uri
         return env
+
+
+def manifest_objects(cfg: ScannerConfig) -> str | None:
+    """``arn:aws:s3:::<bucket>/<folder>/*`` of an s3:// model manifest: the model sits beside it."""
+    ref = cfg.model_manifest
+    if ref is None or ref.kind != "store":
+        return None
+    return f"arn:aws:s3:::{ref.bucket}/{ref.prefix}*"

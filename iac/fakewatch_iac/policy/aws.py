@@ -42,6 +42,10 @@ BUDGET = "aws:budgets/budget:Budget"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
 SCALING_POLICY = "aws:appautoscaling/policy:Policy"
 ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 
 
 # -- wiring: find the parts by how they are connected ------------------------------------------
@@ -275,20 +279,32 @@ def iam_least_privilege(stack: Stack) -> Iterator[Finding]:
                     )
 
 
+def manifest_objects(stack: Stack) -> str | None:
+    """``arn:aws:s3:::<bucket>/<folder>/*`` of the function's s3:// model manifest, if any."""
+    uri = env(stack).get("FAKEWATCH_MODEL_MANIFEST", "")
+    if not uri.startswith("s3://") or "/" not in uri[len("s3://") :]:
+        return None
+    return f"arn:aws:s3:::{uri[len('s3://') :].rsplit('/', 1)[0]}/*"
+
+
 def scanner_reads_only_its_buckets(stack: Stack) -> Iterator[Finding]:
+    """S3 access only to the stack's buckets, plus read of the model manifest's folder."""
     role = scanner_role(stack)
     mine = {b.out("arn") for b in stack.of(BUCKET)}
     name = input_bucket_name(stack)
     if name:
         mine.add(f"arn:aws:s3:::{name}")
+    model = manifest_objects(stack)
     for policy in stack.where(ROLE_POLICY, "role", role.id):
         for s in statements(policy.json("policy")):
-            if s.get("Effect") == "Allow" and any(
-                a.startswith("s3:") for a in as_list(s.get("Action"))
-            ):
-                for res in as_list(s.get("Resource")):
-                    if res.removesuffix("/*") not in mine:
-                        yield _f("scanner-scope", policy, f"grants S3 access to {res}")
+            actions = [a for a in as_list(s.get("Action")) if a.startswith("s3:")]
+            if s.get("Effect") != "Allow" or not actions:
+                continue
+            for res in as_list(s.get("Resource")):
+                if res == model and actions == ["s3:GetObject"]:
+                    continue
+                if res.removesuffix("/*") not in mine:
+                    yield _f("scanner-scope", policy, f"grants S3 access to {res}")
 
 
 def log_retention(stack: Stack) -> Iterator[Finding]:
@@ -345,31 +361,193 @@ def idempotency_ttl(stack: Stack) -> Iterator[Finding]:
         yield _f("idempotency", tables[0], "table is not encrypted with a KMS key")
 
 
+def endpoint_config(stack: Stack, endpoint: Resource) -> Resource | None:
+    name = endpoint.inputs.get("endpointConfigName")
+    return next((c for c in stack.of(ENDPOINT_CONFIG) if c.out("name") == name), None)
+
+
+def _scaling(stack: Stack, endpoint: Resource) -> tuple[Resource | None, list[Resource]]:
+    prefix = f"endpoint/{endpoint.out('name')}/"
+    target = next(
+        (t for t in stack.of(SCALING_TARGET) if t.inputs.get("resourceId", "").startswith(prefix)),
+        None,
+    )
+    if target is None:
+        return None, []
+    rid = target.inputs.get("resourceId")
+    return target, [p for p in stack.of(SCALING_POLICY) if p.inputs.get("resourceId") == rid]
+
+
+def _tracked_metrics(policies: list[Resource]) -> set[str]:
+    config = "targetTrackingScalingPolicyConfiguration"
+    return {
+        str(p.get(config, "predefinedMetricSpecification", "predefinedMetricType"))
+        for p in policies
+    } | {
+        str(p.get(config, "customizedMetricSpecification", "metricName"))
+        for p in policies
+        if p.get(config, "customizedMetricSpecification", "namespace") == "AWS/SageMaker"
+    }
+
+
 def gpu_autoscaling(stack: Stack) -> Iterator[Finding]:
+    """Real-time endpoints track invocations and keep an instance; async ones track their
+    backlog, and when they may scale to zero, an alarm brings the first instance back."""
     for ep in stack.of(ENDPOINT):
-        targets = [
-            t
-            for t in stack.of(SCALING_TARGET)
-            if t.inputs.get("resourceId", "").startswith(f"endpoint/{ep.out('name')}/")
-        ]
-        if not targets:
+        config = endpoint_config(stack, ep)
+        is_async = config is not None and bool(config.inputs.get("asyncInferenceConfig"))
+        target, policies = _scaling(stack, ep)
+        if target is None:
             yield _f("gpu-autoscaling", ep, "endpoint has no scalable target")
             continue
-        policies = [
-            p
-            for p in stack.of(SCALING_POLICY)
-            if p.inputs.get("resourceId") == targets[0].inputs.get("resourceId")
-        ]
-        metric = [
-            p.get(
-                "targetTrackingScalingPolicyConfiguration",
-                "predefinedMetricSpecification",
-                "predefinedMetricType",
+        metrics = _tracked_metrics(policies)
+        if not is_async:
+            if "SageMakerVariantInvocationsPerInstance" not in metrics:
+                yield _f("gpu-autoscaling", ep, "no target tracking on invocations per instance")
+            if int(target.inputs.get("minCapacity", 0)) < 1:
+                yield _f("gpu-autoscaling", ep, "a real-time endpoint cannot scale to zero")
+            continue
+        if "ApproximateBacklogSizePerInstance" not in metrics:
+            yield _f("gpu-autoscaling", ep, "async endpoint does not track its backlog")
+        if int(target.inputs.get("minCapacity", 0)) == 0 and not _wakes_from_zero(
+            stack, ep, policies
+        ):
+            yield _f(
+                "gpu-autoscaling",
+                ep,
+                "scales to zero but no HasBacklogWithoutCapacity alarm scales it back up",
             )
-            for p in policies
-        ]
-        if "SageMakerVariantInvocationsPerInstance" not in metric:
-            yield _f("gpu-autoscaling", ep, "no target tracking on invocations per instance")
+
+
+def _wakes_from_zero(stack: Stack, endpoint: Resource, policies: list[Resource]) -> bool:
+    steps = {
+        p.out("arn")
+        for p in policies
+        if p.inputs.get("policyType") == "StepScaling"
+        and any(
+            int(a.get("scalingAdjustment", 0)) >= 1
+            for a in as_list(p.get("stepScalingPolicyConfiguration", "stepAdjustments"))
+        )
+    }
+    return any(
+        a.inputs.get("namespace") == "AWS/SageMaker"
+        and a.inputs.get("metricName") == "HasBacklogWithoutCapacity"
+        and a.get("dimensions", "EndpointName") == endpoint.out("name")
+        and a.inputs.get("comparisonOperator") == "GreaterThanOrEqualToThreshold"
+        and float(a.inputs.get("threshold", 0)) == 1
+        and set(as_list(a.inputs.get("alarmActions"))) & steps
+        for a in stack.of(ALARM)
+    )
+
+
+def gpu_async_wiring(stack: Stack) -> Iterator[Finding]:
+    """Async answers land under the results bucket's escalations/ and come back, announced on
+    encrypted topics, through the scan queue (raw delivery), which admits exactly those topics."""
+    for ep in stack.of(ENDPOINT):
+        config = endpoint_config(stack, ep)
+        output = dig(config.inputs if config else {}, "asyncInferenceConfig", "outputConfig")
+        if not output:
+            continue
+        results = env(stack).get("FAKEWATCH_RESULTS_BUCKET")
+        if output.get("s3OutputPath") != f"s3://{results}/escalations/":
+            yield _f("gpu-async", ep, "answers are not written to <results>/escalations/")
+        if env(stack).get("FAKEWATCH_ESCALATION_MODE") != "async":
+            yield _f("gpu-async", ep, "the function does not know the endpoint is asynchronous")
+        notify = output.get("notificationConfig") or {}
+        for which in ("successTopic", "errorTopic"):
+            yield from _topic_delivers_to_queue(stack, ep, which, notify.get(which))
+        yield from _escalate_action(stack, ep, "sagemaker:InvokeEndpointAsync")
+
+
+def _topic_delivers_to_queue(
+    stack: Stack, ep: Resource, which: str, arn: str | None
+) -> Iterator[Finding]:
+    topic = next((t for t in stack.of(TOPIC) if t.out("arn") == arn), None)
+    if topic is None:
+        yield _f("gpu-async", ep, f"no {which} in this stack: answers would be lost")
+        return
+    if not topic.inputs.get("kmsMasterKeyId"):
+        yield _f("gpu-async", topic, "notification topic is not encrypted")
+    policy = [
+        s for p in stack.where(TOPIC_POLICY, "arn", arn) for s in statements(p.json("policy"))
+    ]
+    if not any(
+        s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+        for s in policy
+        if s.get("Effect") == "Deny"
+    ):
+        yield _f("gpu-async", topic, "topic accepts publishes without TLS")
+    queue = scan_queue(stack)
+    subs = [
+        s
+        for s in stack.where(SUBSCRIPTION, "topic", arn)
+        if s.inputs.get("protocol") == "sqs" and s.inputs.get("endpoint") == queue.out("arn")
+    ]
+    if not subs:
+        yield _f("gpu-async", topic, "topic is not subscribed to the scan queue")
+    elif not all(s.inputs.get("rawMessageDelivery") is True for s in subs):
+        yield _f("gpu-async", topic, "subscription wraps the notification (raw delivery off)")
+    sends = [
+        s
+        for p in stack.where(QUEUE_POLICY, "queueUrl", queue.out("url"))
+        for s in statements(p.json("policy"))
+        if s.get("Effect") == "Allow"
+        and s.get("Principal") == {"Service": "sns.amazonaws.com"}
+        and s.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn") == arn
+    ]
+    if not sends:
+        yield _f("gpu-async", topic, "the scan queue's policy does not admit this topic")
+
+
+def _escalate_action(stack: Stack, ep: Resource, action: str) -> Iterator[Finding]:
+    role = scanner_role(stack)
+    granted = [
+        s
+        for p in stack.where(ROLE_POLICY, "role", role.id)
+        for s in statements(p.json("policy"))
+        if s.get("Effect") == "Allow" and ep.out("arn") in as_list(s.get("Resource"))
+    ]
+    actions = {a for s in granted for a in as_list(s.get("Action"))}
+    if actions != {action}:
+        yield _f(
+            "gpu-async", ep, f"the scanner may {sorted(actions)} on the endpoint, not {action}"
+        )
+
+
+def endpoint_role_scope(stack: Stack) -> Iterator[Finding]:
+    """The execution role's S3 access: its model data, and for async the uploads it is sent
+    (read) and its answers under <results>/escalations/ (write). Nothing else."""
+    roles = {r.out("arn"): r for r in stack.of(ROLE)}
+    for model in stack.of("aws:sagemaker/model:Model"):
+        role = roles.get(model.inputs.get("executionRoleArn"))
+        if role is None:
+            continue
+        allowed = _endpoint_s3_grants(stack, model)
+        for policy in stack.where(ROLE_POLICY, "role", role.id):
+            for s in statements(policy.json("policy")):
+                if s.get("Effect") != "Allow":
+                    continue
+                for action in (a for a in as_list(s.get("Action")) if a.startswith("s3:")):
+                    for res in as_list(s.get("Resource")):
+                        if (action, res) not in allowed:
+                            yield _f("gpu-role-scope", policy, f"{action} on {res}")
+
+
+def _endpoint_s3_grants(stack: Stack, model: Resource) -> set[tuple[str, str]]:
+    allowed: set[tuple[str, str]] = set()
+    data = model.get("primaryContainer", "modelDataUrl")
+    if data:
+        allowed.add(("s3:GetObject", f"arn:aws:s3:::{str(data).removeprefix('s3://')}"))
+    is_async = any(
+        c.inputs.get("asyncInferenceConfig")
+        and c.get("productionVariants", 0, "modelName") == model.out("name")
+        for c in stack.of(ENDPOINT_CONFIG)
+    )
+    if is_async:
+        results = env(stack).get("FAKEWATCH_RESULTS_BUCKET")
+        allowed.add(("s3:GetObject", f"arn:aws:s3:::{input_bucket_name(stack)}/*"))
+        allowed.add(("s3:PutObject", f"arn:aws:s3:::{results}/escalations/*"))
+    return allowed
 
 
 RULES: dict[str, Check] = {
@@ -389,6 +567,8 @@ RULES: dict[str, Check] = {
     "alarms": alarms,
     "idempotency": idempotency_ttl,
     "gpu-autoscaling": gpu_autoscaling,
+    "gpu-async": gpu_async_wiring,
+    "gpu-role-scope": endpoint_role_scope,
 }
 
 
@@ -419,6 +599,7 @@ def require_read_gating(stack: Stack) -> Iterator[Finding]:
             yield _f("read-gating", "input", "existing bucket: no gating statements exported")
         return
     role_arn = scanner_role(stack).out("arn")
+    may_read = {role_arn} | endpoint_role_arns(stack)
     stmts = _policy_statements(stack, bucket)
     read = [
         s
@@ -429,7 +610,9 @@ def require_read_gating(stack: Stack) -> Iterator[Finding]:
     ]
     gated = any(
         s["Condition"].get("StringNotEquals", {}).get(f"s3:ExistingObjectTag/{ACTION_TAG}") == ALLOW
-        and s["Condition"].get("ArnNotEquals", {}).get("aws:PrincipalArn") == role_arn
+        and role_arn
+        in (exempt := set(as_list(s["Condition"].get("ArnNotEquals", {}).get("aws:PrincipalArn"))))
+        and exempt <= may_read
         for s in read
         if "Condition" in s
     )
@@ -449,6 +632,16 @@ def require_read_gating(stack: Stack) -> Iterator[Finding]:
     )
     if not guarded:
         yield _f("read-gating", bucket, "principals other than the scanner may set fakewatch tags")
+
+
+def endpoint_role_arns(stack: Stack) -> set[str]:
+    """Roles only SageMaker may assume: the async endpoint reads uploads before the gate opens."""
+    return {
+        str(r.out("arn"))
+        for r in stack.of(ROLE)
+        if [s.get("Principal") for s in statements(r.json("assumeRolePolicy"))]
+        == [{"Service": "sagemaker.amazonaws.com"}]
+    }
 
 
 def require_budget(stack: Stack) -> Iterator[Finding]:
