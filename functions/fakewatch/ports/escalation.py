@@ -151,3 +151,43 @@ def answer_from_document(doc: Any) -> EscalationAnswer:
         return EscalationAnswer(request_id, endpoint, reading=reading)
     error = doc.get("error") or f"answer holds {len(predictions or [])} predictions, not 1"
     return EscalationAnswer(request_id, endpoint, failure=str(error)[:500])
+
+
+class JobQueue(ABC):
+    """Where queued escalation jobs go (a Pub/Sub topic, a Storage queue, a list in tests)."""
+
+    name: str = "queue"
+
+    @abstractmethod
+    def send(self, job: EscalationJob) -> None:
+        """Queue one job. Raises TransientError (retry) or EscalationUnavailable."""
+
+
+class QueuedEscalation(EscalationClient):
+    """Asynchronous escalation through a job queue and a scale-to-zero GPU worker: the
+    verdict is pending until the worker's answer lands under ``answers_uri``."""
+
+    def __init__(self, queue: JobQueue, answers_uri: str) -> None:
+        if not answers_uri.endswith("/"):
+            answers_uri += "/"
+        self.queue, self.answers_uri = queue, answers_uri
+        self.name = f"queue:{queue.name}"
+
+    def escalate(self, request: EscalationRequest) -> SignalResult:
+        job = EscalationJob(
+            request_id=request.request_id,
+            uri=request.uri,
+            mime=request.mime,
+            media_kind=request.media_kind.value,
+            output=f"{self.answers_uri}{request.request_id}.json",
+            sha256=request.sha256,
+        )
+        self.queue.send(job)
+        return pending_reading(
+            "learned:endpoint",
+            request,
+            self.name,
+            f"Queued for the GPU worker on {self.queue.name}; its reading will revise this "
+            "verdict. Not evidence until then.",
+            output_location=job.output,
+        )

@@ -18,7 +18,12 @@ from typing import Any, ClassVar
 
 from fakewatch.errors import ObjectChanged, ObjectNotFound, PreconditionFailed
 from fakewatch.ports.audit import GENESIS, AuditSink, chain_entry
-from fakewatch.ports.escalation import EscalationClient, EscalationRequest
+from fakewatch.ports.escalation import (
+    EscalationClient,
+    EscalationJob,
+    EscalationRequest,
+    JobQueue,
+)
 from fakewatch.ports.notify import NotificationSink, encode_event
 from fakewatch.ports.store import ObjectInfo, ObjectStore, check_key, check_tags, limit_size
 from fakewatch.signals.base import SignalResult
@@ -214,3 +219,14 @@ class CallableEscalationClient(EscalationClient):
 
     def escalate(self, request: EscalationRequest) -> SignalResult:
         return self._fn(request)
+
+
+class MemoryJobQueue(JobQueue):
+    """Escalation jobs kept in a list (tests, and the in-process demo)."""
+
+    def __init__(self, name: str = "memory") -> None:
+        self.name = name
+        self.jobs: list[EscalationJob] = []
+
+    def send(self, job: EscalationJob) -> None:
+        self.jobs.append(job)

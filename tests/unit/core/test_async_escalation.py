@@ -12,11 +12,13 @@ from fakewatch.policy import Escalation, Policy
 from fakewatch.ports.escalation import (
     EscalationAnswer,
     EscalationClient,
+    EscalationJob,
     EscalationRequest,
+    QueuedEscalation,
     answer_document,
     pending_reading,
 )
-from fakewatch.ports.memory import MemoryAuditLog, MemoryNotificationSink
+from fakewatch.ports.memory import MemoryAuditLog, MemoryJobQueue, MemoryNotificationSink
 from fakewatch.samples import photo_like_jpeg
 from fakewatch.scanner import Scanner
 from fakewatch.service import ObjectEvent, Outcome, ScanService
@@ -222,3 +224,37 @@ def test_other_objects_in_the_results_bucket_are_still_ignored() -> None:
     service, store, _ = make()
     store.put(OUT, "verdicts/x.json", b"{}")
     assert service.handle(ObjectEvent(OUT, "verdicts/x.json")).steps == ("ignored-own-output",)
+
+
+def test_queued_escalation_sends_a_job_whose_answer_completes_the_verdict() -> None:
+    queue = MemoryJobQueue("jobs")
+    store = FlakyStore([IN, OUT, QUAR])
+    service = ScanService(
+        store=store,
+        scanner=Scanner(
+            [FixedSignal(0.5, 0.6)],
+            GREY,
+            escalation=QueuedEscalation(queue, f"memory://{OUT}/escalations"),
+        ),
+        results_bucket=OUT,
+        quarantine_bucket=QUAR,
+        audit=MemoryAuditLog(),
+        notifier=MemoryNotificationSink(),
+    )
+    scan(service, store)
+    (job,) = queue.jobs
+    assert EscalationJob.from_dict(json.loads(json.dumps(job.to_dict()))) == job
+    assert job.uri == f"memory://{IN}/x.jpg" and job.media_kind == "image"
+    assert job.output == f"memory://{OUT}/escalations/{job.request_id}.json"
+    outcome = land(
+        service, store, answer_document(job.request_id, "worker", reading(0.99)), job.request_id
+    )
+    assert outcome.verdict is not None and outcome.verdict.action.value == "quarantine"
+
+
+@pytest.mark.parametrize(
+    "doc", [None, {}, {"request_id": "r", "uri": "s3://b/k"}, {"request_id": 3, "uri": "x"}]
+)
+def test_malformed_jobs_are_refused_with_the_field_named(doc: object) -> None:
+    with pytest.raises(ValueError):
+        EscalationJob.from_dict(doc)
