@@ -93,6 +93,7 @@ class ScanService:
     metadata: Mapping[str, str] = field(default_factory=dict)
     pending_prefix: str = "pending/"
     answers_prefix: str = ANSWER_PREFIX
+    answers_bucket: str | None = None  # where queued jobs' answers land; default: results
 
     @property
     def policy(self) -> Policy:
@@ -118,9 +119,11 @@ class ScanService:
             version=event.version,
         )
         policy = self.policy.for_object(event.bucket, event.key)
-        if event.bucket == self.results_bucket and self._is_answer(event.key):
+        if event.bucket == (self.answers_bucket or self.results_bucket) and self._is_answer(
+            event.key
+        ):
             return self.complete_from_object(event)
-        if event.bucket in (self.results_bucket, self.quarantine_bucket):
+        if event.bucket in (self.results_bucket, self.quarantine_bucket, self.answers_bucket):
             log.info("ignoring event on the scanner's own output", extra={"uri": ident.uri})
             return Outcome(event, None, None, steps=("ignored-own-output",))
         try:

@@ -31,6 +31,10 @@ EVENTGRID_KEY = f"{PREFIX}EVENTGRID_KEY"  # access key of the result topic (else
 ESCALATION_MODE = f"{PREFIX}ESCALATION_MODE"  # realtime (bytes in the call) or async (by URI)
 ESCALATION_KEY = f"{PREFIX}ESCALATION_KEY"  # Azure ML endpoint key (else a managed-identity token)
 ESCALATION_DEPLOYMENT = f"{PREFIX}ESCALATION_DEPLOYMENT"  # Azure ML deployment to pin, optional
+# Queued (async) mode on GCP/Azure: the job queue (Pub/Sub topic path / Storage queue URL) and
+# the bucket the GPU worker writes answers to (default: the results bucket).
+ESCALATION_QUEUE = f"{PREFIX}ESCALATION_QUEUE"
+ANSWERS_BUCKET = f"{PREFIX}ANSWERS_BUCKET"
 # The GPU serving application (fakewatch_serve); the cloud's own variables (AIP_*, ...) win.
 SERVE_CONTRACT = f"{PREFIX}SERVE_CONTRACT"  # sagemaker | vertex | azureml
 SERVE_MODE = f"{PREFIX}SERVE_MODE"  # realtime | async (larger requests, by-reference media)
@@ -55,6 +59,8 @@ ALL = (
     LOG_LEVEL,
     C2PA_TRUST_ANCHORS,
     ESCALATION_MODE,
+    ESCALATION_QUEUE,
+    ANSWERS_BUCKET,
     SERVE_CONTRACT,
     SERVE_MODE,
     SERVE_PORT,
@@ -79,6 +85,9 @@ class Settings:
     result_topic: str | None = None
     escalation_endpoint: str | None = None
     escalation_timeout_s: float = 10.0
+    escalation_mode: str = "realtime"
+    escalation_queue: str | None = None
+    answers_bucket: str | None = None
     idempotency_table: str | None = None
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -101,6 +110,9 @@ class Settings:
             result_topic=env.get(RESULT_TOPIC) or None,
             escalation_endpoint=env.get(ESCALATION_ENDPOINT) or None,
             escalation_timeout_s=float(env.get(ESCALATION_TIMEOUT_S, "10")),
+            escalation_mode=env.get(ESCALATION_MODE) or "realtime",
+            escalation_queue=env.get(ESCALATION_QUEUE) or None,
+            answers_bucket=env.get(ANSWERS_BUCKET) or None,
             idempotency_table=env.get(IDEMPOTENCY_TABLE) or None,
             log_level=env.get(LOG_LEVEL, "INFO"),
             extra={k: v for k, v in env.items() if k.startswith(PREFIX) and k not in ALL},

@@ -6,26 +6,33 @@ and returns its ``{"predictions": [...]}`` (plus ``deployedModelId`` and friends
 The session is google-auth's ``AuthorizedSession`` on Application Default Credentials (the
 function's service account), or one injected for tests.
 
-Online requests are capped at 1.5 MB, so ``by_reference`` (or an object too large to inline)
+Online requests are capped at 1.5 MB, so an object too large to inline (or ``by_reference``)
 sends ``{"uri": "gs://...", "sha256": ...}`` and the container reads the object itself, which
 it allows for the prefixes in ``FAKEWATCH_SERVE_URI_PREFIXES``.
 
 :func:`vertex_escalation` adds the deadline, retries and circuit breaker of
-:class:`fakewatch.resilience.ResilientEscalation`.
+:class:`fakewatch.resilience.ResilientEscalation`. The asynchronous (scale-to-zero) mode
+queues jobs instead: see :mod:`fakewatch_gcp.jobs`.
 """
 
 from __future__ import annotations
 
 import base64
-import os
-from collections.abc import Mapping
 from typing import Any
 
-from fakewatch import settings
+from fakewatch import settings as fw_settings
 from fakewatch.errors import ConfigError, EscalationUnavailable, TransientError
-from fakewatch.ports.escalation import EscalationClient, EscalationRequest
+from fakewatch.ports.escalation import (
+    ANSWER_PREFIX,
+    EscalationClient,
+    EscalationRequest,
+    QueuedEscalation,
+)
 from fakewatch.resilience import CircuitBreaker, ResilientEscalation
+from fakewatch.settings import Settings
 from fakewatch.signals.base import SignalResult
+from fakewatch_gcp.jobs import PubSubJobQueue
+from fakewatch_gcp.notify import Publisher
 from fakewatch_serve.wire import decode_predictions, request_document
 
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -116,17 +123,33 @@ def vertex_escalation(
 
 
 def escalation_from_settings(
-    endpoint: str | None, timeout_s: float, env: Mapping[str, str] | None = None
-) -> ResilientEscalation | None:
-    """From ``FAKEWATCH_ESCALATION_ENDPOINT`` (the endpoint's resource name),
-    ``..._TIMEOUT_S`` and ``FAKEWATCH_ESCALATION_MODE`` (``async``: send gs:// URIs)."""
-    if not endpoint:
-        return None
-    env = os.environ if env is None else env
-    mode = env.get(settings.ESCALATION_MODE, "realtime") or "realtime"
+    settings: Settings, *, publisher: Publisher | None = None, project: str | None = None
+) -> EscalationClient | None:
+    """The escalation client ``FAKEWATCH_ESCALATION_*`` asks for, or None.
+
+    ``realtime`` (default): the Vertex AI endpoint ``FAKEWATCH_ESCALATION_ENDPOINT``
+    (``projects/P/locations/R/endpoints/ID``). ``async``: jobs on the Pub/Sub topic
+    ``FAKEWATCH_ESCALATION_QUEUE`` for the scale-to-zero GPU worker, answers under
+    ``gs://<FAKEWATCH_ANSWERS_BUCKET or the results bucket>/escalations/``."""
+    mode = settings.escalation_mode
     if mode not in ("realtime", "async"):
-        raise ConfigError(f"{settings.ESCALATION_MODE}: {mode!r} is not 'realtime' or 'async'")
-    return vertex_escalation(endpoint, timeout_s=timeout_s, by_reference=mode == "async")
+        raise ConfigError(f"{fw_settings.ESCALATION_MODE}: {mode!r} is not 'realtime' or 'async'")
+    timeout_s = settings.escalation_timeout_s
+    if mode == "async":
+        if not settings.escalation_queue:
+            raise ConfigError(
+                f"{fw_settings.ESCALATION_MODE}=async needs {fw_settings.ESCALATION_QUEUE} "
+                "(the Pub/Sub topic of the GPU worker's jobs)"
+            )
+        answers = settings.answers_bucket or settings.results_bucket
+        queue = PubSubJobQueue(
+            settings.escalation_queue, publisher, project=project, timeout_s=timeout_s
+        )
+        inner = QueuedEscalation(queue, f"gs://{answers}/{ANSWER_PREFIX}")
+        return ResilientEscalation(inner, timeout_s=timeout_s, retries=2)
+    if not settings.escalation_endpoint:
+        return None
+    return vertex_escalation(settings.escalation_endpoint, timeout_s=timeout_s)
 
 
 __all__ = ["VertexEscalation", "escalation_from_settings", "vertex_escalation"]

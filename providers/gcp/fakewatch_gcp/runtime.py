@@ -58,9 +58,7 @@ def build_runtime(
         found = getattr(store.client, "project", None)
         project = None if found in _NO_PROJECT else found
     configure_logging(project, settings.log_level)
-    escalation = escalation_from_settings(
-        settings.escalation_endpoint, settings.escalation_timeout_s
-    )
+    escalation = escalation_from_settings(settings, publisher=publisher, project=project)
     scanner = build_scanner(load_policy(settings.policy), escalation=escalation)
     notifier: NotificationSink = NullNotificationSink()
     if settings.result_topic:
@@ -75,6 +73,7 @@ def build_runtime(
         notifier=notifier,
         results_prefix=settings.results_prefix,
         quarantine_bucket=settings.quarantine_bucket,
+        answers_bucket=settings.answers_bucket,
     )
     log.info(
         "fakewatch instance ready",
