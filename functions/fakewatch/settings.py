@@ -44,6 +44,7 @@ SERVE_MAX_WAIT_MS = f"{PREFIX}SERVE_MAX_WAIT_MS"  # how long a batch may wait to
 SERVE_MAX_REQUEST_BYTES = f"{PREFIX}SERVE_MAX_REQUEST_BYTES"  # larger requests get 413
 SERVE_PROVIDERS = f"{PREFIX}SERVE_PROVIDERS"  # comma-separated ONNX Runtime providers
 SERVE_URI_PREFIXES = f"{PREFIX}SERVE_URI_PREFIXES"  # store URI prefixes instances may name
+SERVE_ANSWER_PREFIXES = f"{PREFIX}SERVE_ANSWER_PREFIXES"  # where queued jobs' answers may go
 
 ALL = (
     POLICY,
@@ -69,6 +70,7 @@ ALL = (
     SERVE_MAX_REQUEST_BYTES,
     SERVE_PROVIDERS,
     SERVE_URI_PREFIXES,
+    SERVE_ANSWER_PREFIXES,
 )
 
 

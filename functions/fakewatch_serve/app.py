@@ -11,6 +11,8 @@
   model, which execution provider, and how batching has gone.
 - **liveness** (Azure ML ``/live``): 200 while the process can recover; 500 once loading
   failed for good, so the platform restarts the container.
+- **jobs** (``POST /jobs``, only with ``FAKEWATCH_SERVE_ANSWER_PREFIXES``): one queued
+  escalation job per Pub/Sub push delivery, answered into the answers bucket (:mod:`.jobs`).
 
 Lifespan: the model loads on a background thread at start-up (the port is open at once, so
 platforms' TCP liveness probes pass while a large model loads). On shutdown (SIGTERM) uvicorn
@@ -33,7 +35,10 @@ from starlette.routing import Route
 from fakewatch_serve.batching import BatcherClosed, Overloaded
 from fakewatch_serve.config import ServeConfig
 from fakewatch_serve.engine import Engine, NotReady, RunnerLoader, State
+from fakewatch_serve.jobs import JobRunner, jobs_route
 from fakewatch_serve.wire import PayloadError, PayloadTooLarge, parse_payload, predictions_document
+
+JOBS_ROUTE = "/jobs"
 
 
 def create_app(
@@ -53,6 +58,8 @@ def create_app(
     ]
     if cfg.contract.liveness_route:
         routes.append(Route(cfg.contract.liveness_route, _liveness, methods=["GET"]))
+    if cfg.answer_prefixes:  # the queued, scale-to-zero mode: Pub/Sub pushes jobs here
+        routes.append(Route(JOBS_ROUTE, jobs_route, methods=["POST"]))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,6 +71,7 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine
     app.state.config = cfg
+    app.state.jobs = JobRunner(engine, cfg.answer_prefixes, endpoint=f"{cfg.contract.name}-worker")
     return app
 
 

@@ -34,6 +34,7 @@ class ServeConfig:
     max_request_bytes: int = 6_000_000
     max_instances: int = MAX_INSTANCES
     shutdown_timeout_s: float = 25.0  # SageMaker sends SIGKILL 30 s after SIGTERM
+    answer_prefixes: tuple[str, ...] = ()  # set: serve queued jobs too (POST /jobs)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -79,6 +80,7 @@ class ServeConfig:
             contract=spec,
             engine=engine,
             mode=chosen,
+            answer_prefixes=_list(env.get(settings.SERVE_ANSWER_PREFIXES)) or (),
             max_request_bytes=max_request_bytes
             or _int(env, settings.SERVE_MAX_REQUEST_BYTES)
             or limit,
