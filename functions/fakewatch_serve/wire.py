@@ -20,13 +20,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fakewatch.ports.escalation import EscalationRequest
-from fakewatch.signals.base import SignalResult, Status
+from fakewatch.signals.base import SignalResult
 
 JSON = "application/json"
 RAW_PREFIXES = ("image/", "video/", "audio/")
@@ -158,53 +157,7 @@ def decode_predictions(
 
 def signal_from_dict(doc: Any) -> SignalResult:
     """Rebuild a :class:`SignalResult` from its ``to_dict`` form, checking every field."""
-    if not isinstance(doc, Mapping):
-        raise ValueError(f"a prediction must be an object, got {type(doc).__name__}")
-    try:
-        status = Status(doc["status"])
-        evidence = doc.get("evidence", [])
-        details = doc.get("details", {})
-        if not isinstance(evidence, list) or not all(isinstance(e, str) for e in evidence):
-            raise ValueError("evidence must be a list of strings")
-        if not isinstance(details, Mapping):
-            raise ValueError("details must be an object")
-        return SignalResult(
-            name=_text(doc, "name"),
-            status=status,
-            modality=_text(doc, "modality"),
-            score=_number(doc.get("score"), "score", optional=True),
-            confidence=_number(doc.get("confidence", 0.0), "confidence") or 0.0,
-            evidence=tuple(evidence),
-            strong=_flag(doc, "strong"),
-            tampering=_flag(doc, "tampering"),
-            details=dict(details),
-            version=str(doc.get("version", "1")),
-            duration_ms=_number(doc.get("duration_ms", 0.0), "duration_ms") or 0.0,
-        )
-    except KeyError as exc:
-        raise ValueError(f"prediction lacks field {exc}") from exc
-
-
-def _text(doc: Mapping[str, Any], key: str) -> str:
-    value = doc[key]
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"prediction field {key!r} must be a non-empty string")
-    return value
-
-
-def _flag(doc: Mapping[str, Any], key: str) -> bool:
-    value = doc.get(key, False)
-    if not isinstance(value, bool):
-        raise ValueError(f"prediction field {key!r} must be true or false")
-    return value
-
-
-def _number(value: Any, key: str, *, optional: bool = False) -> float | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"prediction field {key!r} must be a finite number, got {value!r}")
-    return float(value)
+    return SignalResult.from_dict(doc)
 
 
 __all__ = [

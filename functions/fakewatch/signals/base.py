@@ -10,6 +10,7 @@ that does not apply to this media says ``not_applicable``. Neither counts as evi
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -94,21 +95,57 @@ class SignalResult:
         }
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> SignalResult:
-        """A reading back from a verdict document (the inverse of :meth:`to_dict`)."""
-        return cls(
-            name=str(doc["name"]),
-            status=Status(doc["status"]),
-            modality=str(doc["modality"]),
-            score=doc.get("score"),
-            confidence=float(doc.get("confidence", 0.0)),
-            evidence=tuple(doc.get("evidence", ())),
-            strong=bool(doc.get("strong", False)),
-            tampering=bool(doc.get("tampering", False)),
-            details=dict(doc.get("details") or {}),
-            version=str(doc.get("version", "1")),
-            duration_ms=float(doc.get("duration_ms", 0.0)),
-        )
+    def from_dict(cls, doc: Any) -> SignalResult:
+        """A reading from its :meth:`to_dict` form — a verdict document or an endpoint's
+        answer, so every field is checked. ValueError names what is wrong."""
+        if not isinstance(doc, Mapping):
+            raise ValueError(f"a reading must be an object, got {type(doc).__name__}")
+        try:
+            evidence = doc.get("evidence", [])
+            details = doc.get("details", {})
+            if not isinstance(evidence, list | tuple) or not all(
+                isinstance(e, str) for e in evidence
+            ):
+                raise ValueError("evidence must be a list of strings")
+            if not isinstance(details, Mapping):
+                raise ValueError("details must be an object")
+            return cls(
+                name=_text(doc, "name"),
+                status=Status(doc["status"]),
+                modality=_text(doc, "modality"),
+                score=_number(doc.get("score"), "score", optional=True),
+                confidence=_number(doc.get("confidence", 0.0), "confidence") or 0.0,
+                evidence=tuple(evidence),
+                strong=_flag(doc, "strong"),
+                tampering=_flag(doc, "tampering"),
+                details=dict(details),
+                version=str(doc.get("version", "1")),
+                duration_ms=_number(doc.get("duration_ms", 0.0), "duration_ms") or 0.0,
+            )
+        except KeyError as exc:
+            raise ValueError(f"reading lacks field {exc}") from exc
+
+
+def _text(doc: Mapping[str, Any], key: str) -> str:
+    value = doc[key]
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"reading field {key!r} must be a non-empty string")
+    return value
+
+
+def _flag(doc: Mapping[str, Any], key: str) -> bool:
+    value = doc.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"reading field {key!r} must be true or false")
+    return value
+
+
+def _number(value: Any, key: str, *, optional: bool = False) -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"reading field {key!r} must be a finite number, got {value!r}")
+    return float(value)
 
 
 class Signal(ABC):
