@@ -7,18 +7,20 @@ from config import load_config
 
 from fakewatch_iac import artifacts
 from fakewatch_iac.azure import AzureScanner
-from fakewatch_iac.azure.scanner import INPUT, QUARANTINE, RESULTS
 
 cfg = load_config()
 scanner = AzureScanner("fakewatch", cfg, artifacts.check("azure", cfg.artifact))
 
 pulumi.export("resourceGroup", scanner.group.name)
 pulumi.export("storageAccount", scanner.data.name)
-pulumi.export("inputContainer", INPUT)
-pulumi.export("resultsContainer", RESULTS)
-pulumi.export("quarantineContainer", QUARANTINE)
+pulumi.export("inputContainer", scanner.names.input)
+pulumi.export("resultsContainer", scanner.names.results)
+pulumi.export("quarantineContainer", scanner.names.quarantine)
 pulumi.export("functionApp", scanner.function.app.name)
 pulumi.export("resultTopicEndpoint", scanner.results_topic.endpoint)
 pulumi.export("scannerPrincipalId", scanner.identity.principal_id)
+if scanner.existing_account is not None:
+    # The account's one lifecycle policy is yours: merge these rules into it (README.md).
+    pulumi.export("lifecycleRules", scanner.lifecycle_rules())
 if scanner.endpoint is not None:
     pulumi.export("escalationScoringUri", scanner.endpoint.scoring_uri)

@@ -72,8 +72,8 @@ def parse_manifest_ref(value: str | None, cloud: str, report: Report) -> Manifes
         return None
     own = STORE_SCHEME[cloud]
     if parts.scheme != own:
-        known = parts.scheme in _STORE_NAME
-        what = f"a {_STORE_NAME[parts.scheme]} URI" if known else f"a {parts.scheme}:// URI"
+        name = _STORE_NAME.get(parts.scheme, f"{parts.scheme}://")
+        what = f"{'an' if name[0] in 'AEIOSaeio' else 'a'} {name} URI"
         report(
             KEY,
             f"{value!r} is {what}: on {cloud} the scanner reads {own}:// "

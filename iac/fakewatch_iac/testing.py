@@ -39,10 +39,19 @@ def _guid(name: str) -> str:
 class RecordingMocks(pulumi.runtime.Mocks):
     """Mocks that remember each resource and answer with cloud-shaped outputs."""
 
-    def __init__(self, region: str = "eu-west-1", project: str = "fakewatch-test") -> None:
+    def __init__(
+        self,
+        region: str = "eu-west-1",
+        project: str = "fakewatch-test",
+        lookups: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """``lookups``: invoke token -> the answer a cloud would give (an existing storage
+        account, its system topic), so a test states the world a stack attaches to."""
         self.region = region
         self.project = project
         self.records: list[Resource] = []
+        self.lookups = dict(lookups or {})
+        self.calls: list[tuple[str, dict[str, Any]]] = []
 
     # -- engine callbacks ---------------------------------------------------------------------
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -69,6 +78,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         token = args.token
+        self.calls.append((token, dict(args.args)))
+        if token in self.lookups:
+            return dict(self.lookups[token])
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT,

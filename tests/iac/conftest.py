@@ -12,6 +12,7 @@ import sys
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,13 +68,15 @@ def deploy(
     *,
     region: str = "eu-west-1",
     project: str = "fakewatch-test",
+    lookups: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Stack:
+    """``lookups`` answers the program's invokes of existing resources (token -> result)."""
     return run_program(
         program_for(cloud),
         config=config,
         project=f"fakewatch-{cloud}",
         stack="dev",
-        mocks=RecordingMocks(region=region, project=project),
+        mocks=RecordingMocks(region=region, project=project, lookups=lookups),
     )
 
 
@@ -81,6 +84,12 @@ def deploy(
 def iac_deploy() -> Callable[..., Stack]:
     """``iac_deploy(cloud, config)`` runs iac/<cloud>/__main__.py and returns what it declared."""
     return deploy
+
+
+@pytest.fixture(scope="session")
+def iac_program() -> Callable[[str], Callable[[], None]]:
+    """``iac_program(cloud)``: the real program, for tests that drive run_program themselves."""
+    return program_for
 
 
 @pytest.fixture(scope="session")

@@ -173,6 +173,18 @@ def test_environment_matches_core_settings(stack: Stack) -> None:
     assert "FUNCTIONS_WORKER_RUNTIME" not in env  # Flex takes the runtime from functionAppConfig
 
 
+def test_function_timeout_reaches_the_host(stack: Stack, zip_path: Path, iac_deploy) -> None:
+    # Flex Consumption takes functionTimeout from host.json; the app setting overrides the
+    # bundle's value with function.timeoutSeconds (120 s by default here).
+    assert rules.app_settings(stack)["AzureFunctionsJobHost__functionTimeout"] == "00:02:00"
+    long = iac_deploy(
+        "azure",
+        base_config(zip_path, function=json.dumps({"timeoutSeconds": 3599})),
+        region="westeurope",
+    )
+    assert rules.app_settings(long)["AzureFunctionsJobHost__functionTimeout"] == "00:59:59"
+
+
 def test_budget_and_alerts(stack: Stack) -> None:
     assert list(rules.require_budget(stack)) == []
     budget = stack.one(rules.BUDGET)
@@ -215,4 +227,5 @@ def test_bad_azure_config(zip_path: Path, iac_deploy) -> None:
     text = str(err.value)
     assert "memoryMb must be one of 512, 2048, 4096 on azure, got 1024" in text
     assert "'alice@example.com' is not an Entra object id" in text
-    assert "existingInputBucket is not supported on Azure" in text
+    assert "existingInputBucket on Azure names a container of an existing storage account" in text
+    assert "existingInputBucket 'x' is not a container name" in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import eventgrid
 
+from fakewatch_iac.azure.existing import ExistingTopic
 from fakewatch_iac.config import ScannerConfig
 
 MAX_DELIVERY_ATTEMPTS = 30
@@ -13,53 +14,61 @@ EVENT_TTL_MINUTES = 1440
 
 
 class BlobCreatedSubscription(pulumi.ComponentResource):
+    """The account's system topic (new, or the one it already has) and the scanner's
+    subscription to it. Azure allows a single system topic per storage account."""
+
     def __init__(
         self,
         name: str,
-        cfg: ScannerConfig,
         *,
         resource_group: pulumi.Input[str],
+        location: pulumi.Input[str],
         account_id: pulumi.Input[str],
         input_container: str,
         dead_letter_container: str,
         function_id: pulumi.Input[str],
+        existing_topic: ExistingTopic | None,
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fakewatch:azure:BlobCreatedSubscription", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.topic = eventgrid.SystemTopic(
-            f"{name}-topic",
-            resource_group_name=resource_group,
-            location=cfg.region,
-            source=account_id,
-            topic_type="Microsoft.Storage.StorageAccounts",
-            identity={"type": "SystemAssigned"},
-            tags=tags,
-            opts=child,
-        )
-        self.principal_id: pulumi.Output[str] = self.topic.identity.apply(
-            lambda i: str(i.principal_id) if i and i.principal_id else ""
-        )
-        self._args = (
-            name,
-            resource_group,
-            account_id,
-            input_container,
-            dead_letter_container,
-            function_id,
-        )
-        self.register_outputs({"topic": self.topic.name})
+        self.topic: eventgrid.SystemTopic | None = None
+        if existing_topic is not None:
+            self.topic_name: pulumi.Input[str] = existing_topic.name
+            self.topic_group: pulumi.Input[str] = existing_topic.resource_group
+            self.topic_id: pulumi.Input[str] = existing_topic.id
+            self.principal_id: pulumi.Input[str] = existing_topic.principal_id
+        else:
+            # The topic lives where its source account does.
+            self.topic = eventgrid.SystemTopic(
+                f"{name}-topic",
+                resource_group_name=resource_group,
+                location=location,
+                source=account_id,
+                topic_type="Microsoft.Storage.StorageAccounts",
+                identity={"type": "SystemAssigned"},
+                tags=tags,
+                opts=child,
+            )
+            self.topic_name = self.topic.name
+            self.topic_group = resource_group
+            self.topic_id = self.topic.id
+            self.principal_id = self.topic.identity.apply(
+                lambda i: str(i.principal_id) if i and i.principal_id else ""
+            )
+        self._args = (name, account_id, input_container, dead_letter_container, function_id)
+        self.register_outputs({"topic": self.topic_name})
 
     def subscribe(
         self, depends_on: list[pulumi.Resource]
     ) -> eventgrid.SystemTopicEventSubscription:
         """Create the subscription once the topic may write dead letters (role assigned)."""
-        name, resource_group, account_id, input_container, dead_letter, function_id = self._args
+        name, account_id, input_container, dead_letter, function_id = self._args
         return eventgrid.SystemTopicEventSubscription(
             f"{name}-subscription",
-            resource_group_name=resource_group,
-            system_topic_name=self.topic.name,
+            resource_group_name=self.topic_group,
+            system_topic_name=self.topic_name,
             destination={
                 "endpoint_type": "AzureFunction",
                 "resource_id": function_id,

@@ -63,6 +63,7 @@ class Alerts(pulumi.ComponentResource):
         resource_group_id: pulumi.Input[str],
         insights_id: pulumi.Input[str],
         system_topic_id: pulumi.Input[str],
+        subscription_name: pulumi.Input[str],
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -106,6 +107,12 @@ class Alerts(pulumi.ComponentResource):
             "DeadLetteredCount",
             "Total",
             "Events were dead-lettered: uploads were not scanned.",
+            # The topic may be shared with its owner's subscriptions: count only ours.
+            dimensions=[
+                monitor.MetricDimensionArgs(
+                    name="EventSubscriptionName", operator="Include", values=[subscription_name]
+                )
+            ],
         )
         if cfg.monthly_budget is not None:
             self._budget(name, cfg, cfg.monthly_budget, resource_group_id, child)
@@ -121,6 +128,7 @@ class Alerts(pulumi.ComponentResource):
         metric: str,
         aggregation: str,
         description: str,
+        dimensions: list[monitor.MetricDimensionArgs] | None = None,
     ) -> None:
         monitor.MetricAlert(
             f"{name}-{part}",
@@ -144,6 +152,7 @@ class Alerts(pulumi.ComponentResource):
                         operator="GreaterThan",
                         threshold=0,
                         time_aggregation=aggregation,
+                        dimensions=dimensions,
                     )
                 ],
             ),

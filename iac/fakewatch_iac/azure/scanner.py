@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, resources
@@ -20,13 +21,12 @@ from fakewatch_iac.artifacts import Artifact
 from fakewatch_iac.azure import roles
 from fakewatch_iac.azure.endpoint import MlOnlineEndpoint
 from fakewatch_iac.azure.events import BlobCreatedSubscription, results_topic
+from fakewatch_iac.azure.existing import ExistingStorageAccount, lookup_account, lookup_topic
 from fakewatch_iac.azure.function import PACKAGE_CONTAINER, FlexFunctionApp
 from fakewatch_iac.azure.monitoring import Alerts, Telemetry
-from fakewatch_iac.azure.storage import Expiry, SecureStorageAccount
+from fakewatch_iac.azure.storage import Expiry, SecureStorageAccount, arm_json, lifecycle_rules
 from fakewatch_iac.config import ScannerConfig
 from fakewatch_iac.naming import guid, physical, tags
-
-INPUT, RESULTS, QUARANTINE, DEAD_LETTER = "input", "results", "quarantine", "deadletter"
 
 
 def account_name(cfg: ScannerConfig, subscription_id: str, purpose: str) -> str:
@@ -44,6 +44,11 @@ class AzureScanner(pulumi.ComponentResource):
         artifact: Artifact,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        # A brought account (and its topic) is checked before anything is declared.
+        self.existing_account = lookup_account(cfg) if cfg.azure.existing_account else None
+        self.existing_topic = (
+            lookup_topic(cfg, str(self.existing_account.id)) if self.existing_account else None
+        )
         super().__init__("fakewatch:azure:Scanner", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         t = tags(cfg)
@@ -63,20 +68,8 @@ class AzureScanner(pulumi.ComponentResource):
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity", resource_group_name=rg, location=cfg.region, tags=t, opts=child
         )
-        self.data = SecureStorageAccount(
-            f"{name}-data",
-            account_name=client.subscription_id.apply(lambda s: account_name(cfg, s, "data")),
-            resource_group=rg,
-            location=cfg.region,
-            containers=[INPUT, RESULTS, QUARANTINE, DEAD_LETTER],
-            expiries=[
-                Expiry(f"{RESULTS}/", cfg.results_retention_days),
-                Expiry(f"{DEAD_LETTER}/", 30),
-            ],
-            shared_key_access=False,
-            tags=t,
-            opts=child,
-        )
+        self.names = cfg.azure.containers
+        self.data = self._data_account(name, client.subscription_id, rg, t, child)
         self.runtime = SecureStorageAccount(
             f"{name}-runtime",
             account_name=client.subscription_id.apply(lambda s: account_name(cfg, s, "runtime")),
@@ -121,18 +114,19 @@ class AzureScanner(pulumi.ComponentResource):
         )
         self.events = BlobCreatedSubscription(
             f"{name}-events",
-            cfg,
-            resource_group=rg,
+            resource_group=self._data_group(rg),
+            location=self.data.location,
             account_id=self.data.account_id,
-            input_container=INPUT,
-            dead_letter_container=DEAD_LETTER,
+            input_container=self.names.input,
+            dead_letter_container=self.names.dead_letter,
             function_id=self.function.function_id,
+            existing_topic=self.existing_topic,
             tags=t,
             opts=child,
         )
         dead_letter_grant = self._assign(
             f"{name}-events-deadletter",
-            self.data.containers[DEAD_LETTER].id,
+            self.data.container_ids[self.names.dead_letter],
             roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
             self.events.principal_id,
         )
@@ -144,11 +138,64 @@ class AzureScanner(pulumi.ComponentResource):
             resource_group=rg,
             resource_group_id=self.group.id,
             insights_id=self.telemetry.insights.id,
-            system_topic_id=self.events.topic.id,
+            system_topic_id=self.events.topic_id,
+            subscription_name=self.subscription.name,
             tags=t,
             opts=child,
         )
         self.register_outputs({"resource_group": rg})
+
+    # -- the data account: created, or the one you brought --------------------------------------
+    def _data_account(
+        self,
+        name: str,
+        subscription_id: pulumi.Output[str],
+        rg: pulumi.Output[str],
+        t: dict[str, str],
+        child: pulumi.ResourceOptions,
+    ) -> SecureStorageAccount | ExistingStorageAccount:
+        cfg, names = self.cfg, self.names
+        models = self._manifest_container()
+        if self.existing_account is not None:
+            theirs = [names.input] if cfg.azure.existing_input_container else []
+            return ExistingStorageAccount(
+                f"{name}-data",
+                cfg,
+                self.existing_account,
+                create=[c for c in names.all() if c not in theirs],
+                reference=theirs + ([models] if models else []),
+                opts=child,
+            )
+        return SecureStorageAccount(
+            f"{name}-data",
+            account_name=subscription_id.apply(lambda s: account_name(cfg, s, "data")),
+            resource_group=rg,
+            location=cfg.region,
+            containers=[*names.all(), *([models] if models else [])],
+            expiries=self.expiries(),
+            shared_key_access=False,
+            tags=t,
+            opts=child,
+        )
+
+    def expiries(self) -> list[Expiry]:
+        """Verdicts expire after the retention period; dead letters after 30 days."""
+        return [
+            Expiry(f"{self.names.results}/", self.cfg.results_retention_days),
+            Expiry(f"{self.names.dead_letter}/", 30),
+        ]
+
+    def lifecycle_rules(self) -> list[dict[str, Any]]:
+        """The retention rules in ARM's JSON, to merge into a brought account's policy."""
+        return [arm_json(rule) for rule in lifecycle_rules(self.expiries())]
+
+    def _manifest_container(self) -> str | None:
+        ref = self.cfg.model_manifest
+        return ref.bucket if ref is not None and ref.kind == "store" else None
+
+    def _data_group(self, own: pulumi.Output[str]) -> pulumi.Input[str]:
+        existing = self.cfg.azure.existing_account
+        return existing.resource_group if existing is not None else own
 
     # -- identities -------------------------------------------------------------------------------
     def _assign(
@@ -186,21 +233,24 @@ class AzureScanner(pulumi.ComponentResource):
             permissions=[{"actions": [], "data_actions": list(roles.SCANNER_INPUT_DATA_ACTIONS)}],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        data = self.data.containers
+        data, names = self.data.container_ids, self.names
         grants: list[pulumi.Resource] = [
             self._assign(
                 f"{name}-scanner-input",
-                data[INPUT].id,
+                data[names.input],
                 guid(cfg, "scanner-input-role"),
                 me,
                 depends_on=[input_role],
             ),
             self._assign(
-                f"{name}-scanner-results", data[RESULTS].id, roles.STORAGE_BLOB_DATA_CONTRIBUTOR, me
+                f"{name}-scanner-results",
+                data[names.results],
+                roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                me,
             ),
             self._assign(
                 f"{name}-scanner-quarantine",
-                data[QUARANTINE].id,
+                data[names.quarantine],
                 roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
                 me,
             ),
@@ -214,6 +264,14 @@ class AzureScanner(pulumi.ComponentResource):
                 me,
             ),
         ]
+        models = self._manifest_container()
+        if models is not None:
+            # Its model manifest and model: read only, that container only.
+            grants.append(
+                self._assign(
+                    f"{name}-scanner-model", data[models], roles.STORAGE_BLOB_DATA_READER, me
+                )
+            )
         runtime = self.runtime.account_id
         for part, role in (
             ("blob", roles.STORAGE_BLOB_DATA_OWNER),
@@ -249,7 +307,7 @@ class AzureScanner(pulumi.ComponentResource):
         for i, reader in enumerate(self.cfg.read_gating.readers):
             self._assign(
                 f"{name}-reader-{i}",
-                self.data.containers[INPUT].id,
+                self.data.container_ids[self.names.input],
                 roles.STORAGE_BLOB_DATA_READER,
                 reader,
                 condition=roles.READ_GATING_CONDITION,
@@ -258,14 +316,16 @@ class AzureScanner(pulumi.ComponentResource):
     def _settings(self) -> dict[str, pulumi.Input[str]]:
         cfg = self.cfg
         settings: dict[str, pulumi.Input[str]] = {
-            envvars.RESULTS_BUCKET: RESULTS,
-            envvars.QUARANTINE_BUCKET: QUARANTINE,
+            envvars.RESULTS_BUCKET: self.names.results,
+            envvars.QUARANTINE_BUCKET: self.names.quarantine,
             envvars.RESULTS_PREFIX: envvars.DEFAULT_RESULTS_PREFIX,
             envvars.AUDIT_PREFIX: envvars.DEFAULT_AUDIT_PREFIX,
             envvars.POLICY: cfg.policy.render(escalate=cfg.gpu.enabled),
             envvars.RESULT_TOPIC: self.results_topic.endpoint,
             envvars.LOG_LEVEL: cfg.log_level,
-            envvars.AZURE_ACCOUNT_URL: self.data.account.primary_endpoints.apply(lambda e: e.blob),
+            envvars.AZURE_ACCOUNT_URL: self.data.blob_endpoint,
+            # Flex Consumption reads the timeout from host.json; this overrides the bundle's.
+            "AzureFunctionsJobHost__functionTimeout": function_timeout(cfg.function.timeout_s),
             "APPLICATIONINSIGHTS_CONNECTION_STRING": self.telemetry.insights.connection_string,
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": self.identity.client_id.apply(
                 lambda c: f"ClientId={c};Authorization=AAD"
@@ -273,4 +333,11 @@ class AzureScanner(pulumi.ComponentResource):
         }
         if self.endpoint is not None:
             settings[envvars.ESCALATION_ENDPOINT] = self.endpoint.scoring_uri
+        if cfg.model_manifest is not None:
+            settings[envvars.MODEL_MANIFEST] = cfg.model_manifest.uri
         return settings
+
+
+def function_timeout(seconds: int) -> str:
+    """host.json's ``functionTimeout`` format, hh:mm:ss."""
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"

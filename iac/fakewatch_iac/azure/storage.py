@@ -4,6 +4,7 @@ containers, soft delete and versioning, lifecycle for what expires."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import storage
@@ -54,6 +55,8 @@ class SecureStorageAccount(pulumi.ComponentResource):
         )
         self.name = self.account.name
         self.account_id = self.account.id
+        self.location: pulumi.Input[str] = location
+        self.blob_endpoint = self.account.primary_endpoints.apply(lambda e: e.blob)
         props = storage.BlobServiceProperties(
             f"{name}-blob-service",
             account_name=self.name,
@@ -75,34 +78,62 @@ class SecureStorageAccount(pulumi.ComponentResource):
             )
             for c in containers
         }
+        self.container_ids: dict[str, pulumi.Input[str]] = {
+            c: r.id for c, r in self.containers.items()
+        }
         if expiries:
-            storage.ManagementPolicy(
-                f"{name}-lifecycle",
-                account_name=self.name,
-                resource_group_name=resource_group,
-                management_policy_name="default",
-                policy={
-                    "rules": [
-                        {
-                            "name": f"expire-{i}",
-                            "enabled": True,
-                            "type": "Lifecycle",
-                            "definition": {
-                                "filters": {
-                                    "blob_types": ["blockBlob"],
-                                    "prefix_match": [e.prefix],
-                                },
-                                "actions": {
-                                    "base_blob": {
-                                        "delete": {"days_after_modification_greater_than": e.days}
-                                    },
-                                    "version": {"delete": {"days_after_creation_greater_than": 30}},
-                                },
-                            },
-                        }
-                        for i, e in enumerate(expiries)
-                    ]
-                },
-                opts=child,
-            )
+            lifecycle_policy(f"{name}-lifecycle", self.name, resource_group, expiries, self)
         self.register_outputs({"name": self.name})
+
+
+def lifecycle_rules(expiries: list[Expiry]) -> list[dict[str, Any]]:
+    """Management-policy rules deleting what expires (current blobs and their old versions)."""
+    return [
+        {
+            "name": f"fakewatch-expire-{i}",
+            "enabled": True,
+            "type": "Lifecycle",
+            "definition": {
+                "filters": {"blob_types": ["blockBlob"], "prefix_match": [e.prefix]},
+                "actions": {
+                    "base_blob": {"delete": {"days_after_modification_greater_than": e.days}},
+                    "version": {"delete": {"days_after_creation_greater_than": 30}},
+                },
+            },
+        }
+        for i, e in enumerate(expiries)
+    ]
+
+
+def arm_json(node: Any) -> Any:
+    """The same rules as ARM (and ``az storage account management-policy``) spell them."""
+    if isinstance(node, dict):
+        return {_camel(k): arm_json(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [arm_json(v) for v in node]
+    return node
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(w.title() for w in rest)
+
+
+def lifecycle_policy(
+    name: str,
+    account_name: pulumi.Input[str],
+    resource_group: pulumi.Input[str],
+    expiries: list[Expiry],
+    parent: pulumi.Resource,
+) -> storage.ManagementPolicy:
+    """The account's one management policy. Only for accounts the stack owns: it replaces
+    whatever policy an account already has."""
+    policy: Any = {"rules": lifecycle_rules(expiries)}  # a TypedDict tree; checked by the tests
+    return storage.ManagementPolicy(
+        name,
+        account_name=account_name,
+        resource_group_name=resource_group,
+        management_policy_name="default",
+        policy=policy,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

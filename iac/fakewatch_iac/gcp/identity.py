@@ -15,6 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from fakewatch_iac.config import ScannerConfig
+from fakewatch_iac.manifest import ManifestRef
 from fakewatch_iac.naming import physical, slug
 
 INPUT_PERMISSIONS = ("storage.objects.get", "storage.objects.update", "storage.objects.delete")
@@ -23,6 +24,11 @@ UNAVOIDABLE_PROJECT_ROLES = {
     "roles/eventarc.eventReceiver": "Eventarc receives events only with a project-level grant",
     "roles/pubsub.publisher": "the Cloud Storage agent publishes to Eventarc's own topic",
 }
+
+
+def manifest_condition(ref: ManifestRef) -> str:
+    """CEL: objects under the manifest's folder (Cloud Storage object resource names)."""
+    return f'resource.name.startsWith("projects/_/buckets/{ref.bucket}/objects/{ref.prefix}")'
 
 
 def account_id(cfg: ScannerConfig, part: str) -> str:
@@ -87,6 +93,27 @@ class ScannerIdentities(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"scanner": self.scanner.email, "trigger": self.trigger.email})
+
+    def grant_manifest(self, ref: ManifestRef) -> gcp.storage.BucketIAMMember:
+        """Read the model manifest's folder of a bucket the stack does not own.
+
+        Cloud Storage grants live on the bucket (there is no prefix resource to grant on), so
+        this is a bucket-level object viewer binding narrowed by an IAM condition to objects
+        under the manifest's folder. IAM conditions need uniform bucket-level access on that
+        bucket; Cloud Storage refuses the binding otherwise.
+        """
+        return gcp.storage.BucketIAMMember(
+            f"{self.label}-model-read",
+            bucket=ref.bucket,
+            role="roles/storage.objectViewer",
+            member=self.scanner.member,
+            condition=gcp.storage.BucketIAMMemberConditionArgs(
+                title="fakewatch-model-folder",
+                description="the scanner reads its model manifest and model, nothing else",
+                expression=manifest_condition(ref),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def grant_buckets(
         self,

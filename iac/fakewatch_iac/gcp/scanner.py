@@ -57,11 +57,15 @@ class GcpScanner(pulumi.ComponentResource):
             opts=child,
         )
         self.identities = ScannerIdentities(f"{name}-identity", cfg, project=project, opts=child)
-        grants = self.identities.grant_buckets(
-            input_bucket=self.input_name,
-            results_bucket=self.results.name,
-            quarantine_bucket=self.quarantine.name,
+        grants: list[pulumi.Resource] = list(
+            self.identities.grant_buckets(
+                input_bucket=self.input_name,
+                results_bucket=self.results.name,
+                quarantine_bucket=self.quarantine.name,
+            )
         )
+        if cfg.model_manifest is not None and cfg.model_manifest.kind == "store":
+            grants.append(self.identities.grant_manifest(cfg.model_manifest))
         gcp.pubsub.TopicIAMMember(
             f"{name}-results-publisher",
             project=project,
@@ -95,7 +99,7 @@ class GcpScanner(pulumi.ComponentResource):
             trigger_account=self.identities.trigger,
             environment=self._environment(cfg),
             labels=lab,
-            depends_on=list(grants),
+            depends_on=grants,
             opts=child,
         )
         self.observability = Observability(
@@ -115,4 +119,6 @@ class GcpScanner(pulumi.ComponentResource):
         }
         if self.endpoint is not None:
             env[envvars.ESCALATION_ENDPOINT] = self.endpoint.resource_name
+        if cfg.model_manifest is not None:
+            env[envvars.MODEL_MANIFEST] = cfg.model_manifest.uri
         return env

@@ -54,10 +54,41 @@ def scanner_principal(stack: Stack) -> str:
     return str(uami.out("principalId"))
 
 
+def data_account_id(stack: Stack) -> str:
+    """The account whose events trigger the scanner: its system topic's source, or (a topic the
+    stack did not create) the account the subscription dead-letters to."""
+    topics = stack.of(SYSTEM_TOPIC)
+    if topics:
+        return str(topics[0].inputs.get("source"))
+    sub = stack.one(SUBSCRIPTION)
+    return str(sub.get("deadLetterWithResourceIdentity", "deadLetterDestination", "resourceId"))
+
+
 def data_account(stack: Stack) -> Resource:
-    """The account whose events trigger the scanner."""
-    topic = stack.one(SYSTEM_TOPIC)
-    return next(a for a in stack.of(ACCOUNT) if a.id == topic.inputs.get("source"))
+    """The data account, when the stack declared it (not when it was brought)."""
+    account_id = data_account_id(stack)
+    return next(a for a in stack.of(ACCOUNT) if a.id == account_id)
+
+
+def container_of(scope: str, account_id: str) -> str | None:
+    """``x`` for ``<account>/blobServices/default/containers/x``, else None."""
+    prefix = f"{account_id}/blobServices/default/containers/"
+    return scope[len(prefix) :] if scope.startswith(prefix) else None
+
+
+def covers(scope: str, resource: str) -> bool:
+    """A role assigned at ``scope`` applies to ``resource`` (the scope or one of its parents)."""
+    return resource == scope or resource.startswith(scope.rstrip("/") + "/")
+
+
+def input_container(stack: Stack) -> str:
+    subject = str(stack.one(SUBSCRIPTION).get("filter", "subjectBeginsWith", default=""))
+    return subject.removeprefix("/blobServices/default/containers/").split("/", 1)[0]
+
+
+def model_container(stack: Stack) -> str | None:
+    uri = app_settings(stack).get("FAKEWATCH_MODEL_MANIFEST", "")
+    return uri[len("az://") :].split("/", 1)[0] if uri.startswith("az://") else None
 
 
 def runtime_accounts(stack: Stack) -> list[Resource]:
@@ -85,7 +116,10 @@ def storage_secure(stack: Stack) -> Iterator[Finding]:
     for c in stack.of(CONTAINER):
         if c.inputs.get("publicAccess") not in ("None", None):
             yield _f("storage-public-access", c, "container allows anonymous reads")
-    data = data_account(stack)
+    declared = [a for a in stack.of(ACCOUNT) if a.id == data_account_id(stack)]
+    if not declared:  # a brought account: its lifecycle policy is its owner's (exported)
+        return
+    data = declared[0]
     rules = [
         r
         for p in stack.where(LIFECYCLE, "accountName", data.out("name"))
@@ -137,8 +171,17 @@ def trigger_wiring(stack: Stack) -> Iterator[Finding]:
 
 
 def least_privilege(stack: Stack) -> Iterator[Finding]:
+    """Container-scoped roles on the data account, only on the scanner's containers (and read
+    on the model's); owner-level storage roles only on the runtime account."""
     me = scanner_principal(stack)
-    data = data_account(stack)
+    data_id = data_account_id(stack)
+    settings = app_settings(stack)
+    mine = {
+        input_container(stack),
+        settings.get("FAKEWATCH_RESULTS_BUCKET"),
+        settings.get("FAKEWATCH_QUARANTINE_BUCKET"),
+    }
+    model = model_container(stack)
     runtime = {a.id for a in runtime_accounts(stack)}
     for d in stack.of(DEFINITION):
         for perm in as_list(d.inputs.get("permissions")):
@@ -150,8 +193,13 @@ def least_privilege(stack: Stack) -> Iterator[Finding]:
         guid = _role_guid(a)
         if a.inputs.get("principalId") != me:
             continue
-        if scope == data.id:
+        if scope == data_id:
             yield _f("scanner-scope", a, "scanner holds an account-wide role on the data account")
+        container = container_of(scope, data_id)
+        if container is not None and container not in mine:
+            reads_model = container == model and guid == roles.STORAGE_BLOB_DATA_READER
+            if not reads_model:
+                yield _f("scanner-scope", a, f"scanner holds a role on container {container}")
         if guid in RUNTIME_ONLY_ROLES and scope not in runtime:
             yield _f("scanner-scope", a, "owner-level storage role outside the runtime account")
         if "/resourceGroups/" in scope and "/providers/" not in scope:
@@ -169,17 +217,19 @@ def read_gating_tags(stack: Stack) -> Iterator[Finding]:
             for p in as_list(d.inputs.get("permissions"))
         )
     }
-    data = data_account(stack)
+    data_id = data_account_id(stack)
+    uploads = f"{data_id}/blobServices/default/containers/{input_container(stack)}"
     for a in stack.of(ASSIGNMENT):
         writes_tags = _role_guid(a) in tag_roles or _role_guid(a) == roles.STORAGE_BLOB_DATA_OWNER
         if (
             writes_tags
-            and str(a.inputs.get("scope", "")).startswith(str(data.id))
+            and str(a.inputs.get("scope", "")).startswith(data_id)
             and (a.inputs.get("principalId") != me)
         ):
             yield _f("read-gating", a, "someone other than the scanner may write blob tags")
         if (
             _role_guid(a) == roles.STORAGE_BLOB_DATA_READER
+            and covers(str(a.inputs.get("scope", "")), uploads)
             and a.inputs.get("condition") != roles.READ_GATING_CONDITION
         ):
             yield _f("read-gating", a, "reader sees blobs the scanner has not allowed")

@@ -112,6 +112,21 @@ def concurrency(stack: Stack) -> Iterator[Finding]:
         yield _f("concurrency", fn, "no maximum instance count")
 
 
+def _model_read(stack: Stack, grant: Resource) -> bool:
+    """The one grant outside the stack's buckets: object viewer on the model manifest's folder."""
+    uri = env(stack).get("FAKEWATCH_MODEL_MANIFEST", "")
+    if not uri.startswith("gs://") or "/" not in uri[len("gs://") :]:
+        return False
+    bucket, key = uri[len("gs://") :].split("/", 1)
+    folder = f"projects/_/buckets/{bucket}/objects/{key.rsplit('/', 1)[0]}/"
+    return (
+        grant.inputs.get("bucket") == bucket
+        and grant.inputs.get("role") == "roles/storage.objectViewer"
+        and grant.inputs.get("member") == scanner_member(stack)
+        and grant.get("condition", "expression") == f'resource.name.startsWith("{folder}")'
+    )
+
+
 def least_privilege(stack: Stack) -> Iterator[Finding]:
     member = scanner_member(stack)
     inp = input_bucket_name(stack)
@@ -119,7 +134,7 @@ def least_privilege(stack: Stack) -> Iterator[Finding]:
     roles = {r.out("name"): r for r in stack.of(CUSTOM_ROLE)}
     for grant in stack.of(BUCKET_IAM):
         role = grant.inputs.get("role", "")
-        if grant.inputs.get("bucket") not in mine:
+        if grant.inputs.get("bucket") not in mine and not _model_read(stack, grant):
             yield _f("scanner-scope", grant, f"grants on a bucket outside the stack: {role}")
         if role in ("roles/storage.admin", "roles/storage.objectAdmin", "roles/owner"):
             yield _f("iam-wildcard", grant, f"{role} is broader than the scanner needs")
