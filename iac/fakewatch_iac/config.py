@@ -229,6 +229,17 @@ def _str(value: Any) -> str | None:
     return text or None
 
 
+def _given(raw: Mapping[str, str | None], key: str) -> set[str]:
+    """The sub-keys the user set in object ``key`` (empty when absent or malformed)."""
+    try:
+        value = json.loads(raw.get(key) or "{}")
+    except json.JSONDecodeError:
+        return set()
+    return (
+        {k for k, v in value.items() if v not in (None, "")} if isinstance(value, dict) else set()
+    )
+
+
 def _unknown_keys(raw: Mapping[str, str | None], problems: _Problems) -> None:
     for key in sorted(raw):
         if key not in KNOWN_KEYS:
@@ -490,6 +501,7 @@ def parse(
         manifest=manifest,
         azure=azure,
     )
+    _cloud_only_settings(cloud, problems, _given(raw, "function"), _given(raw, "gpu"), gpu)
 
     if problems.items:
         raise ConfigError(problems.items)
@@ -600,6 +612,33 @@ def _cloud_rules(cloud: Cloud, problems: _Problems, **v: Any) -> None:
             problems.add("readGating.readers", "requires readGating.enabled: true")
     if cloud != "gcp" and v["project"] is not None:
         problems.add("project", f"only applies on GCP, not {cloud}")
+
+
+# Sub-settings that mean something on some clouds only, and why (set elsewhere, they would be
+# silently ignored).
+_ONLY_ON: dict[str, tuple[tuple[str, ...], str]] = {
+    "function.batchSize": (("aws",), "SQS messages per invocation"),
+    "gpu.targetInvocationsPerInstance": (
+        ("aws",),
+        "Vertex AI scales on CPU or accelerator duty cycle, Azure ML on GPU utilisation",
+    ),
+    "gpu.acceleratorType": (("gcp",), "elsewhere the instance type carries the GPU"),
+    "gpu.modelDataUrl": (("aws", "gcp"), "Azure ML deployments run the image's own model"),
+}
+_MODEL_SCHEME = {"aws": "s3://", "gcp": "gs://"}
+
+
+def _cloud_only_settings(
+    cloud: Cloud, problems: _Problems, function: set[str], gpu_keys: set[str], gpu: GpuConfig
+) -> None:
+    given = {f"function.{k}" for k in function} | {f"gpu.{k}" for k in gpu_keys}
+    for key, (clouds, why) in _ONLY_ON.items():
+        if key in given and cloud not in clouds:
+            where = " and ".join(c.upper() if c != "azure" else "Azure" for c in clouds)
+            problems.add(key, f"only applies on {where}, not {cloud} ({why})")
+    url, scheme = gpu.model_data_url, _MODEL_SCHEME.get(cloud)
+    if url and scheme and not url.startswith(scheme):
+        problems.add("gpu.modelDataUrl", f"must be a {scheme} URL on {cloud}, got {url!r}")
 
 
 def _azure_manifest_rules(

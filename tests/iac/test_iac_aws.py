@@ -293,10 +293,40 @@ def test_existing_bucket_is_attached_through_eventbridge(byo_stack: Stack) -> No
     assert pattern["detail"]["bucket"]["name"] == ["corp-uploads"]
     target = byo_stack.one(rules.TARGET)
     assert target.inputs["arn"] == rules.scan_queue(byo_stack).out("arn")
-    queue_policy = statements(byo_stack.one(rules.QUEUE_POLICY).json("policy"))
+    queue = rules.scan_queue(byo_stack)
+    (policy,) = byo_stack.where(rules.QUEUE_POLICY, "queueUrl", queue.out("url"))
+    queue_policy = statements(policy.json("policy"))
     allow = [s for s in queue_policy if s["Effect"] == "Allow"]
     assert allow[0]["Principal"] == {"Service": "events.amazonaws.com"}
     assert allow[0]["Condition"]["ArnEquals"]["aws:SourceArn"] == rule.out("arn")
+
+
+def test_undeliverable_bucket_events_are_parked_in_the_dlq(byo_stack: Stack) -> None:
+    dlq = rules.dead_letter_queue(byo_stack)
+    assert byo_stack.one(rules.TARGET).inputs["deadLetterConfig"] == {"arn": dlq.out("arn")}
+    (policy,) = byo_stack.where(rules.QUEUE_POLICY, "queueUrl", dlq.out("url"))
+    allow = [s for s in statements(policy.json("policy")) if s["Effect"] == "Allow"]
+    assert [s["Principal"] for s in allow] == [{"Service": "events.amazonaws.com"}]
+    assert allow[0]["Condition"]["ArnEquals"]["aws:SourceArn"] == byo_stack.one(rules.RULE).out(
+        "arn"
+    )
+
+
+def test_dead_letter_queue_is_tls_only_and_admits_nobody_else(stack: Stack) -> None:
+    dlq = rules.dead_letter_queue(stack)
+    (policy,) = stack.where(rules.QUEUE_POLICY, "queueUrl", dlq.out("url"))
+    stmts = statements(policy.json("policy"))
+    assert [s["Sid"] for s in stmts] == ["DenyInsecureTransport"]
+
+
+def test_sqs_policy_rule_covers_the_dead_letter_queue(stack: Stack) -> None:
+    dlq_url = rules.dead_letter_queue(stack).out("url")
+    weakened = stack.without(
+        lambda r: r.type == rules.QUEUE_POLICY and r.inputs.get("queueUrl") == dlq_url
+    )
+    assert [f.message for f in rules.sqs_policy_scoped(weakened)] == [
+        "queue policy does not deny non-TLS requests"
+    ]
 
 
 def test_existing_bucket_policy_is_not_replaced_but_gating_is_exported(byo_stack: Stack) -> None:

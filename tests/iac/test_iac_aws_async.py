@@ -171,6 +171,18 @@ def test_two_encrypted_topics_deliver_raw_to_the_scan_queue(stack: Stack) -> Non
         assert sub.inputs["rawMessageDelivery"] is True
 
 
+def test_undeliverable_answers_are_parked_in_the_dlq(stack: Stack) -> None:
+    dlq = rules.dead_letter_queue(stack)
+    topics = sorted(t.out("arn") for t in escalation_topics(stack))
+    for topic in topics:
+        (sub,) = stack.where(rules.SUBSCRIPTION, "topic", topic)
+        assert json.loads(sub.inputs["redrivePolicy"]) == {"deadLetterTargetArn": dlq.out("arn")}
+    (policy,) = stack.where(rules.QUEUE_POLICY, "queueUrl", dlq.out("url"))
+    allow = [s for s in statements(policy.json("policy")) if s["Effect"] == "Allow"]
+    assert sorted(s["Condition"]["ArnEquals"]["aws:SourceArn"] for s in allow) == topics
+    assert {s["Principal"]["Service"] for s in allow} == {"sns.amazonaws.com"}
+
+
 def test_topics_use_the_aws_managed_key_without_a_stack_key(byo_stack: Stack) -> None:
     assert {t.inputs["kmsMasterKeyId"] for t in escalation_topics(byo_stack)} == {"alias/aws/sns"}
 
@@ -194,7 +206,7 @@ def test_one_queue_policy_admits_uploads_and_exactly_the_two_topics(
     fixture: str, intake: str, request: pytest.FixtureRequest
 ) -> None:
     s: Stack = request.getfixturevalue(fixture)
-    (policy,) = s.of(rules.QUEUE_POLICY)
+    (policy,) = s.where(rules.QUEUE_POLICY, "queueUrl", rules.scan_queue(s).out("url"))
     allows = [x for x in statements(policy.json("policy")) if x["Effect"] == "Allow"]
     by_service = sorted(
         (x["Principal"]["Service"], x["Condition"]["ArnEquals"]["aws:SourceArn"]) for x in allows

@@ -14,6 +14,9 @@ from fakewatch_iac.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 KMS_ARN = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+AWS_GPU = {"enabled": True, "instanceType": "ml.g5.xlarge", "imageUri": "i"}
+GCP_GPU = {"enabled": True, "instanceType": "g2-standard-8", "imageUri": "i"}
+AZ_GPU = {"enabled": True, "instanceType": "Standard_NC4as_T4_v3", "imageUri": "i"}
 
 
 def _parse(cloud: str, raw: dict[str, str], **kw: str):
@@ -140,6 +143,36 @@ def test_money_stays_decimal() -> None:
             "gpu.mode async is implemented on AWS only",
         ),
         ("gcp", {"architecture": "arm64"}, "architecture only applies on AWS, not gcp"),
+        (
+            "gcp",
+            {"function": '{"batchSize": 5}'},
+            "function.batchSize only applies on AWS, not gcp (SQS messages per invocation)",
+        ),
+        (
+            "azure",
+            {"gpu": json.dumps({**AZ_GPU, "targetInvocationsPerInstance": 5})},
+            "gpu.targetInvocationsPerInstance only applies on AWS, not azure",
+        ),
+        (
+            "azure",
+            {"gpu": json.dumps({**AZ_GPU, "modelDataUrl": "https://x/model.tar.gz"})},
+            "gpu.modelDataUrl only applies on AWS and GCP, not azure",
+        ),
+        (
+            "aws",
+            {"gpu": json.dumps({**AWS_GPU, "acceleratorType": "NVIDIA_L4"})},
+            "gpu.acceleratorType only applies on GCP, not aws",
+        ),
+        (
+            "aws",
+            {"gpu": json.dumps({**AWS_GPU, "modelDataUrl": "gs://m/model.tar.gz"})},
+            "gpu.modelDataUrl must be a s3:// URL on aws, got 'gs://m/model.tar.gz'",
+        ),
+        (
+            "gcp",
+            {"gpu": json.dumps({**GCP_GPU, "modelDataUrl": "s3://m/model"})},
+            "gpu.modelDataUrl must be a gs:// URL on gcp",
+        ),
         ("gcp", {"region": "eu-west-1"}, "'eu-west-1' is not a gcp region"),
         ("azure", {"project": "p"}, "project only applies on GCP, not azure"),
         ("azure", {"monthlyBudget": "10"}, "alertEmail is required on Azure when monthlyBudget"),

@@ -54,6 +54,7 @@ class EventBridgeIntake(pulumi.ComponentResource):
         *,
         bucket_name: str,
         queue_arn: pulumi.Input[str],
+        dead_letter_arn: pulumi.Input[str],
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -71,6 +72,8 @@ class EventBridgeIntake(pulumi.ComponentResource):
             rule=self.rule.name,
             arn=queue_arn,
             retry_policy={"maximum_event_age_in_seconds": 86400, "maximum_retry_attempts": 185},
+            # An event EventBridge cannot deliver (queue policy, KMS) is parked, not dropped.
+            dead_letter_config={"arn": dead_letter_arn},
             opts=child,
         )
         self.register_outputs({"rule_arn": self.rule.arn})

@@ -14,6 +14,8 @@ from anyone but the endpoint's execution role: a notification on the scan queue 
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 
@@ -32,6 +34,7 @@ class AsyncNotifications(pulumi.ComponentResource):
         name: str,
         *,
         queue_arn: pulumi.Input[str],
+        dead_letter_arn: pulumi.Input[str],
         publisher_role_arn: pulumi.Input[str],
         kms_key_arn: str | None,
         tags: dict[str, str],
@@ -61,6 +64,10 @@ class AsyncNotifications(pulumi.ComponentResource):
                 protocol="sqs",
                 endpoint=queue_arn,
                 raw_message_delivery=True,
+                # An answer SNS cannot deliver is parked in the scan DLQ, not dropped.
+                redrive_policy=pulumi.Output.from_input(dead_letter_arn).apply(
+                    lambda arn: json.dumps({"deadLetterTargetArn": arn})
+                ),
                 opts=child,
             )
             self.topics[outcome] = topic
@@ -69,7 +76,7 @@ class AsyncNotifications(pulumi.ComponentResource):
         self.register_outputs({"success": self.success_arn, "error": self.error_arn})
 
     def queue_sources(self) -> list[QueueSource]:
-        """The scan queue's policy must let SNS send on behalf of these two topics only."""
+        """The scan queue's (and its DLQ's) policy lets SNS send for these two topics only."""
         return [QueueSource("sns.amazonaws.com", t.arn) for t in self.topics.values()]
 
 

@@ -71,7 +71,17 @@ class ScanQueue(pulumi.ComponentResource):
 
     def allow(self, sources: list[QueueSource]) -> aws.sqs.QueuePolicy:
         """Attach the queue policy: TLS only, and SendMessage for ``sources`` only."""
+        return self._policy(f"{self._name}-policy", self.queue, sources)
 
+    def allow_dead_letters(self, sources: list[QueueSource]) -> aws.sqs.QueuePolicy:
+        """The DLQ's policy: TLS only, and SendMessage for deliveries that park their failures
+        there themselves (an EventBridge target, an SNS subscription); SQS's own redrive needs
+        no grant."""
+        return self._policy(f"{self._name}-dlq-policy", self.dlq, sources)
+
+    def _policy(
+        self, name: str, queue: aws.sqs.Queue, sources: list[QueueSource]
+    ) -> aws.sqs.QueuePolicy:
         def build(args: list[str]) -> str:
             queue_arn, account, *arns = args
             stmts = [
@@ -100,11 +110,11 @@ class ScanQueue(pulumi.ComponentResource):
             return document(stmts)
 
         policy = pulumi.Output.all(
-            self.queue.arn, self.account_id, *[s.source_arn for s in sources]
+            queue.arn, self.account_id, *[s.source_arn for s in sources]
         ).apply(build)
         return aws.sqs.QueuePolicy(
-            f"{self._name}-policy",
-            queue_url=self.queue.url,
+            name,
+            queue_url=queue.url,
             policy=policy,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -100,6 +100,7 @@ class AwsScanner(pulumi.ComponentResource):
             AsyncNotifications(
                 f"{name}-escalations",
                 queue_arn=self.queue.queue.arn,
+                dead_letter_arn=self.queue.dlq.arn,
                 publisher_role_arn=self.endpoint_role.arn,
                 kms_key_arn=cfg.kms_key_arn,
                 tags=t,
@@ -203,11 +204,15 @@ class AwsScanner(pulumi.ComponentResource):
                 f"{name}-intake",
                 bucket_name=cfg.existing_input_bucket,
                 queue_arn=self.queue.queue.arn,
+                dead_letter_arn=self.queue.dlq.arn,
                 tags=t,
                 opts=child,
             )
-            self.queue.allow([QueueSource("events.amazonaws.com", intake.rule.arn), *answers])
+            events = QueueSource("events.amazonaws.com", intake.rule.arn)
+            self.queue.allow([events, *answers])
+            self.queue.allow_dead_letters([events, *answers])
             return
+        self.queue.allow_dead_letters(answers)
         queue_policy = self.queue.allow([QueueSource("s3.amazonaws.com", self.input_arn), *answers])
         s3_notification(
             f"{name}-input-notification",

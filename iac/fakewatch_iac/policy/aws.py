@@ -182,21 +182,33 @@ def sqs_dlq_redrive(stack: Stack) -> Iterator[Finding]:
         yield _f("sqs-visibility", queue, "visibility timeout < 6x function timeout")
 
 
+def dead_letter_queue(stack: Stack) -> Resource:
+    """The queue the scan queue redrives to."""
+    policy = json.loads(scan_queue(stack).inputs.get("redrivePolicy") or "{}")
+    arn = policy.get("deadLetterTargetArn")
+    return next(q for q in stack.of(QUEUE) if q.out("arn") == arn)
+
+
 def sqs_policy_scoped(stack: Stack) -> Iterator[Finding]:
+    """The scan queue and its DLQ: TLS only, and sends only on behalf of a named source."""
     queue = scan_queue(stack)
-    policies = stack.where(QUEUE_POLICY, "queueUrl", queue.out("url"))
-    stmts = [s for p in policies for s in statements(p.json("policy"))]
-    if not any(
-        s.get("Effect") == "Deny"
-        and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
-        for s in stmts
-    ):
-        yield _f("sqs-policy", queue, "queue policy does not deny non-TLS requests")
-    for s in stmts:
-        if s.get("Effect") == "Allow" and "aws:SourceArn" not in s.get("Condition", {}).get(
-            "ArnEquals", {}
+    queues = [queue]
+    if json.loads(queue.inputs.get("redrivePolicy") or "{}").get("deadLetterTargetArn"):
+        queues.append(dead_letter_queue(stack))
+    for q in queues:
+        policies = stack.where(QUEUE_POLICY, "queueUrl", q.out("url"))
+        stmts = [s for p in policies for s in statements(p.json("policy"))]
+        if not any(
+            s.get("Effect") == "Deny"
+            and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in stmts
         ):
-            yield _f("sqs-policy", queue, f"statement {s.get('Sid')} allows sends from any source")
+            yield _f("sqs-policy", q, "queue policy does not deny non-TLS requests")
+        for s in stmts:
+            if s.get("Effect") == "Allow" and "aws:SourceArn" not in s.get("Condition", {}).get(
+                "ArnEquals", {}
+            ):
+                yield _f("sqs-policy", q, f"statement {s.get('Sid')} allows sends from any source")
 
 
 def trigger_wiring(stack: Stack) -> Iterator[Finding]:
