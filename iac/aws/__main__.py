@@ -23,6 +23,10 @@ pulumi.export("logGroup", scanner.log_group.name)
 pulumi.export("scannerRoleArn", scanner.role.arn)
 if scanner.endpoint is not None:
     pulumi.export("escalationEndpoint", scanner.endpoint.name)
+if scanner.notifications is not None:
+    # gpu.mode async: SageMaker announces answers here; both deliver to the scan queue.
+    pulumi.export("escalationSuccessTopic", scanner.notifications.success_arn)
+    pulumi.export("escalationErrorTopic", scanner.notifications.error_arn)
 if scanner.gating_statements is not None:
     # Existing bucket + read gating: merge these into the bucket's own policy (README.md).
     pulumi.export("readGatingStatements", scanner.gating_statements)

@@ -171,6 +171,12 @@ def test_two_encrypted_topics_deliver_raw_to_the_scan_queue(stack: Stack) -> Non
         assert sub.inputs["rawMessageDelivery"] is True
 
 
+def test_topics_are_exported(stack: Stack) -> None:
+    success, error = (t.out("arn") for t in escalation_topics(stack))
+    assert stack.outputs["escalationSuccessTopic"] == success
+    assert stack.outputs["escalationErrorTopic"] == error
+
+
 def test_undeliverable_answers_are_parked_in_the_dlq(stack: Stack) -> None:
     dlq = rules.dead_letter_queue(stack)
     topics = sorted(t.out("arn") for t in escalation_topics(stack))

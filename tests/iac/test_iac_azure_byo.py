@@ -271,7 +271,11 @@ def test_shared_keys_are_acceptable_without_read_gating(zip_path: Path, run: Run
     ("change", "message"),
     [
         ({"identity": None}, "has no system-assigned identity"),
-        ({"identity": {"type": "UserAssigned"}}, "az eventgrid system-topic update"),
+        (
+            {"identity": {"type": "UserAssigned"}},
+            "Update-AzEventGridSystemTopic -Name corpmedia-events -ResourceGroupName media-rg "
+            "-EnableSystemAssignedIdentity $true",
+        ),
         ({"source": f"{GROUP}/providers/Microsoft.Storage/storageAccounts/other"}, "not of"),
         ({"topicType": "Microsoft.Resources.ResourceGroups"}, "not a storage account's"),
     ],

@@ -97,8 +97,8 @@ def lookup_topic(cfg: ScannerConfig, account_id: str) -> ExistingTopic | None:
     if not principal or "SystemAssigned" not in str(getattr(identity, "type", "")):
         problems.append(
             f"{where} has no system-assigned identity, which dead-letters undeliverable "
-            f"events: az eventgrid system-topic update -g {ref.resource_group} -n {ref.name} "
-            "--identity systemassigned"
+            f"events: Update-AzEventGridSystemTopic -Name {ref.name} "
+            f"-ResourceGroupName {ref.resource_group} -EnableSystemAssignedIdentity $true"
         )
     if problems:
         raise ConfigError(problems)
