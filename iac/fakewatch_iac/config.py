@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from fakewatch_iac.azure_config import AzureConfig, parse_azure
 from fakewatch_iac.errors import ConfigError
-from fakewatch_iac.limits import LIMITS, CloudLimits
+from fakewatch_iac.limits import ECR_IMAGE_RE, LIMITS, CloudLimits
 from fakewatch_iac.manifest import ManifestRef, parse_manifest_ref
 
 Cloud = Literal["aws", "gcp", "azure"]
@@ -639,6 +639,13 @@ def _cloud_only_settings(
     url, scheme = gpu.model_data_url, _MODEL_SCHEME.get(cloud)
     if url and scheme and not url.startswith(scheme):
         problems.add("gpu.modelDataUrl", f"must be a {scheme} URL on {cloud}, got {url!r}")
+    if cloud == "aws" and gpu.image_uri and not ECR_IMAGE_RE.match(gpu.image_uri):
+        problems.add(
+            "gpu.imageUri",
+            f"{gpu.image_uri!r} must be an ECR image "
+            "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>): SageMaker pulls "
+            "only from ECR",
+        )
 
 
 def _azure_manifest_rules(

@@ -25,6 +25,9 @@ class CloudLimits:
     default_artifact: str  # relative to the Pulumi project folder; {arch} is substituted
 
 
+# SageMaker pulls serving images from ECR only: <account>.dkr.ecr.<region>.amazonaws.com/<repo>.
+ECR_IMAGE_RE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
+
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 _CLOUDWATCH_RETENTION = (
     1,

@@ -173,6 +173,11 @@ def test_money_stays_decimal() -> None:
             {"gpu": json.dumps({**GCP_GPU, "modelDataUrl": "s3://m/model"})},
             "gpu.modelDataUrl must be a gs:// URL on gcp",
         ),
+        (
+            "aws",
+            {"gpu": json.dumps({**AWS_GPU, "imageUri": "docker.io/x/y:1"})},
+            "gpu.imageUri 'docker.io/x/y:1' must be an ECR image",
+        ),
         ("gcp", {"region": "eu-west-1"}, "'eu-west-1' is not a gcp region"),
         ("azure", {"project": "p"}, "project only applies on GCP, not azure"),
         ("azure", {"monthlyBudget": "10"}, "alertEmail is required on Azure when monthlyBudget"),
@@ -191,7 +196,8 @@ def test_bad_config_is_named_and_explained(cloud: str, raw: dict[str, str], mess
 
 @pytest.mark.parametrize(("mode", "floor"), [("realtime", 1), ("async", 0)])
 def test_async_endpoints_scale_to_zero_by_default(mode: str, floor: int) -> None:
-    gpu = {"enabled": True, "mode": mode, "instanceType": "ml.g5.xlarge", "imageUri": "i"}
+    image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/fakewatch-serve:0.1.0"
+    gpu = {"enabled": True, "mode": mode, "instanceType": "ml.g5.xlarge", "imageUri": image}
     cfg = _parse("aws", {"gpu": json.dumps(gpu)})
     assert (cfg.gpu.mode, cfg.gpu.min_instances, cfg.gpu.max_instances) == (mode, floor, 1)
     assert cfg.gpu.is_async is (mode == "async")

@@ -9,7 +9,6 @@ policy must let it read untagged uploads; its policy is attached once every ARN 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pulumi
@@ -18,13 +17,13 @@ import pulumi_aws as aws
 from fakewatch_iac.aws.iam import Statement, assume_role, document, statement
 from fakewatch_iac.config import GpuConfig
 from fakewatch_iac.errors import ConfigError
+from fakewatch_iac.limits import ECR_IMAGE_RE
 
 ESCALATIONS_PREFIX = "escalations/"
-_ECR_RE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
 
 
 def ecr_repository_arn(image_uri: str) -> str:
-    match = _ECR_RE.match(image_uri)
+    match = ECR_IMAGE_RE.match(image_uri)
     if match is None:
         raise ConfigError(
             [
