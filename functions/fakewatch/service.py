@@ -19,6 +19,7 @@ raise :class:`~fakewatch.errors.TransientError` so the platform retries the deli
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -49,6 +50,7 @@ TAG_PREFIX = "fakewatch-"
 TAG_LABEL, TAG_SCORE, TAG_ACTION = "fakewatch-label", "fakewatch-score", "fakewatch-action"
 TAG_SCANNED_AT, TAG_FINGERPRINT = "fakewatch-scanned-at", "fakewatch-fingerprint"
 MAX_ANSWER_BYTES = 1024 * 1024  # an answer document is a few hundred bytes
+RELEASE_SHA256 = "fakewatch-sha256"  # metadata on a released copy: which bytes were scanned
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class ScanService:
     pending_prefix: str = "pending/"
     answers_prefix: str = ANSWER_PREFIX
     answers_bucket: str | None = None  # where queued jobs' answers land; default: results
+    release_bucket: str | None = None  # fail-closed gate: allowed objects are copied here
 
     @property
     def policy(self) -> Policy:
@@ -123,7 +126,13 @@ class ScanService:
             event.key
         ):
             return self.complete_from_object(event)
-        if event.bucket in (self.results_bucket, self.quarantine_bucket, self.answers_bucket):
+        own = (
+            self.results_bucket,
+            self.quarantine_bucket,
+            self.answers_bucket,
+            self.release_bucket,
+        )
+        if event.bucket in own:
             log.info("ignoring event on the scanner's own output", extra={"uri": ident.uri})
             return Outcome(event, None, None, steps=("ignored-own-output",))
         try:
@@ -240,6 +249,7 @@ class ScanService:
             if verdict.action is Action.QUARANTINE and self.quarantine_bucket:
                 quarantined_to = self._quarantine(event, verdict, info)
                 steps.append("quarantined")
+            steps += self._gate(event, verdict)
         except ObjectNotFound:
             steps.append("object-gone")  # deleted meanwhile: the verdict still stands
         if _awaits_answer(verdict):
@@ -330,12 +340,59 @@ class ScanService:
             if verdict.action is Action.QUARANTINE and self.quarantine_bucket:
                 quarantined_to = self._quarantine(event, verdict, info)
                 steps.append("quarantined")
+            steps += self._gate(event, verdict)
         except ObjectNotFound:
             steps.append("object-gone")  # moved, deleted or replaced: the revision still stands
         self._record(verdict, rkey, kind="escalation")
         steps += ["audit", "event"]
         self._mark_done(rkey)
         return Outcome(event, verdict, rkey, quarantined_to=quarantined_to, steps=tuple(steps))
+
+    # -- the release gate ------------------------------------------------------------------------
+    def _gate(self, event: ObjectEvent, verdict: Verdict) -> list[str]:
+        """Fail-closed read gating by copy: readers get the release bucket only, and only the
+        exact bytes that were scanned and allowed are written there. A later decision that is
+        not ``allow`` (an asynchronous escalation's revision) takes the copy back."""
+        if not self.release_bucket or verdict.object.sha256 is None:
+            return []
+        if verdict.action is Action.ALLOW:
+            return [self._release(event, verdict)]
+        return [self._withdraw(event, verdict)]
+
+    def _release(self, event: ObjectEvent, verdict: Verdict) -> str:
+        assert self.release_bucket is not None
+        policy = self.policy.for_object(event.bucket, event.key)
+        try:
+            data = self.store.get(
+                event.bucket,
+                event.key,
+                max_bytes=policy.limits.max_bytes,
+                if_match=verdict.object.etag,
+            )
+        except ObjectChanged:
+            return "not-released-changed"  # the new version is released on its own verdict
+        if hashlib.sha256(data).hexdigest() != verdict.object.sha256:
+            return "not-released-changed"
+        mime = (verdict.object.media_type or {}).get("mime")
+        self.store.put(
+            self.release_bucket,
+            event.key,
+            data,
+            content_type=mime,
+            metadata={RELEASE_SHA256: verdict.object.sha256 or "", "fakewatch-verdict": verdict.id},
+        )
+        return "released"
+
+    def _withdraw(self, event: ObjectEvent, verdict: Verdict) -> str:
+        assert self.release_bucket is not None
+        try:
+            released = self.store.head(self.release_bucket, event.key)
+        except ObjectNotFound:
+            return "not-released"
+        if released.metadata.get(RELEASE_SHA256) != verdict.object.sha256:
+            return "not-released"  # what is there is another version, with its own verdict
+        self.store.delete(self.release_bucket, event.key)
+        return "withdrawn"
 
     def _quarantine(self, event: ObjectEvent, verdict: Verdict, info: ObjectInfo) -> str:
         assert self.quarantine_bucket is not None

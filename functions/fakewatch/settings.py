@@ -35,6 +35,8 @@ ESCALATION_DEPLOYMENT = f"{PREFIX}ESCALATION_DEPLOYMENT"  # Azure ML deployment 
 # the bucket the GPU worker writes answers to (default: the results bucket).
 ESCALATION_QUEUE = f"{PREFIX}ESCALATION_QUEUE"
 ANSWERS_BUCKET = f"{PREFIX}ANSWERS_BUCKET"
+# Fail-closed read gating by copy: allowed objects (the exact bytes scanned) are copied here.
+RELEASE_BUCKET = f"{PREFIX}RELEASE_BUCKET"
 # The GPU serving application (fakewatch_serve); the cloud's own variables (AIP_*, ...) win.
 SERVE_CONTRACT = f"{PREFIX}SERVE_CONTRACT"  # sagemaker | vertex | azureml
 SERVE_MODE = f"{PREFIX}SERVE_MODE"  # realtime | async (larger requests, by-reference media)
@@ -62,6 +64,7 @@ ALL = (
     ESCALATION_MODE,
     ESCALATION_QUEUE,
     ANSWERS_BUCKET,
+    RELEASE_BUCKET,
     SERVE_CONTRACT,
     SERVE_MODE,
     SERVE_PORT,
@@ -90,6 +93,7 @@ class Settings:
     escalation_mode: str = "realtime"
     escalation_queue: str | None = None
     answers_bucket: str | None = None
+    release_bucket: str | None = None
     idempotency_table: str | None = None
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -115,6 +119,7 @@ class Settings:
             escalation_mode=env.get(ESCALATION_MODE) or "realtime",
             escalation_queue=env.get(ESCALATION_QUEUE) or None,
             answers_bucket=env.get(ANSWERS_BUCKET) or None,
+            release_bucket=env.get(RELEASE_BUCKET) or None,
             idempotency_table=env.get(IDEMPOTENCY_TABLE) or None,
             log_level=env.get(LOG_LEVEL, "INFO"),
             extra={k: v for k, v in env.items() if k.startswith(PREFIX) and k not in ALL},

@@ -170,6 +170,8 @@ def build_runtime(
         notifier=notifier,
         results_prefix=settings.results_prefix,
         quarantine_bucket=settings.quarantine_bucket,
+        answers_bucket=settings.answers_bucket,
+        release_bucket=settings.release_bucket,
     )
     config: IdempotencyConfig | None = None
     persistence: Any = None

@@ -74,6 +74,7 @@ def build_runtime(
         results_prefix=settings.results_prefix,
         quarantine_bucket=settings.quarantine_bucket,
         answers_bucket=settings.answers_bucket,
+        release_bucket=settings.release_bucket,
     )
     log.info(
         "fakewatch instance ready",
