@@ -13,11 +13,18 @@
 The packages are installed here, for the Functions platform (``uv pip install --target ...
 --python-platform x86_64-manylinux_2_28 --python-version 3.11 --only-binary :all:``), so the
 zip deploys as it is — ``az functionapp deployment source config-zip`` or a Flex Consumption
-one-deploy — with no remote build. The packages ship compiled (``--compile-bytecode``): a
-package mounted read-only cannot cache bytecode, so without it every cold start would compile
-every module again. Left out: type stubs and packaged test suites; nothing the Functions
-Python worker itself provides is assumed, so ``azure-functions`` ships too (Microsoft asks
-for it in requirements.txt).
+one-deploy — with no remote build. Then only what the function runs is kept
+(:func:`fakewatch.packaging.trim_site`): the core, this adapter, the ``fakewatch_serve``
+modules it imports and the dependency closure of the core and the ``azure`` extra — no other
+cloud's adapter, no ``fakewatch_cost``/``fakewatch_iac``, no CLI (typer, rich, pygments,
+pydantic); ``cryptography`` stays, the Azure SDK uses it. Also left out: type stubs, packaged
+test suites, tooling (``NEVER_IMPORTED``) and debug sections of extension modules. Nothing the
+Functions Python worker itself provides is assumed, so ``azure-functions`` ships too
+(Microsoft asks for it in requirements.txt).
+
+The packages ship compiled, to unchecked-hash bytecode (PEP 552): a package mounted
+read-only cannot cache bytecode, and timestamp-checked ``.pyc`` go stale in a zip (its times
+have two-second steps), so without it every cold start would compile every module again.
 """
 
 from __future__ import annotations
@@ -32,10 +39,10 @@ from importlib import metadata
 from pathlib import Path
 
 from fakewatch import packaging
-from fakewatch.packaging import build_wheel, zip_folder
+from fakewatch.packaging import build_wheel, folder_bytes, zip_folder
 
 DIST_NAME = "fakewatch"
-EXTRA = "azure"
+CLOUD = EXTRA = "azure"
 PLATFORM = "x86_64-manylinux_2_28"  # Functions on Linux (Debian 12 based images, glibc 2.36)
 PYTHON = "3.11"
 SITE = Path(".python_packages") / "lib" / "site-packages"
@@ -54,6 +61,8 @@ class Bundle:
     files: int
     archive_bytes: int
     pruned_bytes: int
+    removed_distributions: list[str]
+    bytecode_files: int
 
 
 def project_root() -> Path:
@@ -76,29 +85,30 @@ def install(site: Path, wheel: Path, requirements: list[str]) -> None:
     if uv is None:
         raise RuntimeError("building the Azure bundle needs uv (pip install uv)")
     cmd = [
-        uv, "pip", "install", "--quiet", "--compile-bytecode", "--target", str(site),
+        uv, "pip", "install", "--quiet", "--target", str(site), "--link-mode", "copy",
         "--python-platform", PLATFORM, "--python-version", PYTHON,
         "--only-binary", ":all:", str(wheel), *requirements,
     ]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True)
 
 
-def prune(site: Path) -> int:
-    """Remove what never runs on the platform; the bytes removed."""
+def prune(site: Path) -> packaging.Pruned:
+    """Keep what the function runs; remove what never runs on the platform."""
+    pruned = packaging.trim_site(site, CLOUD, EXTRA)
+    pruned.bytes += _prune_tests_and_stubs(site) + packaging.strip_debug(site)
+    return pruned
+
+
+def _prune_tests_and_stubs(site: Path) -> int:
     removed = 0
     for path in sorted(site.rglob("*"), key=lambda p: len(p.parts), reverse=True):
         if path.is_dir() and path.name in PRUNE_DIRS and not path.is_symlink():
-            removed += folder_size(path)[0]
+            removed += folder_bytes(path)[0]
             shutil.rmtree(path)
         elif path.is_file() and path.suffix in PRUNE_SUFFIXES:
             removed += path.stat().st_size
             path.unlink()
     return removed
-
-
-def folder_size(folder: Path) -> tuple[int, int]:
-    files = [p for p in folder.rglob("*") if p.is_file()]
-    return sum(p.stat().st_size for p in files), len(files)
 
 
 DEFAULT_OUT = Path("dist/azure")  # make bundle-azure
@@ -125,9 +135,10 @@ def build(out: Path, *, wheel: Path | None = None) -> Bundle:
         (out / "requirements.txt").write_text(header + "\n".join(lines) + "\n")
         install(out / SITE, built, requirements)
     pruned = prune(out / SITE)
+    bytecode = packaging.compile_bytecode(out, PYTHON)
     archive = archive_path(out)
     zip_folder(out, archive)
-    unzipped, files = folder_size(out)
+    unzipped, files = folder_bytes(out)
     return Bundle(
         folder=str(out),
         archive=str(archive),
@@ -136,7 +147,9 @@ def build(out: Path, *, wheel: Path | None = None) -> Bundle:
         unzipped_bytes=unzipped,
         files=files,
         archive_bytes=archive.stat().st_size,
-        pruned_bytes=pruned,
+        pruned_bytes=pruned.bytes,
+        removed_distributions=sorted(pruned.distributions),
+        bytecode_files=bytecode,
     )
 
 
