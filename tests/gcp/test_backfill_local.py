@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +14,6 @@ from fakewatch import samples
 from fakewatch.service import TAG_FINGERPRINT
 from fakewatch.settings import Settings
 from fakewatch_gcp.backfill import Mode, backfill, select
-from fakewatch_gcp.bundle import build, runtime_requirements
 from fakewatch_gcp.emulator import emulator_client
 from fakewatch_gcp.local import FunctionServer, Watcher, verdict_rows
 from fakewatch_gcp.runtime import Runtime, build_runtime, set_runtime
@@ -135,29 +133,3 @@ def test_cli_local_runs_the_whole_path(tmp_path: Path, gcs_endpoint: str) -> Non
     assert [(r["key"], r["http"], r["label"], r["action"]) for r in rows] == [
         ("up/comfy.png", 200, "synthetic", "quarantine")
     ]
-
-
-def test_bundle_is_the_deployable_source_folder(tmp_path: Path) -> None:
-    bundle = build(tmp_path / "gcp")
-    folder = Path(bundle.folder)
-    assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [".gcloudignore", "main.py", "requirements.txt", bundle.wheel]
-    )
-    assert "def scan_object" in (folder / "main.py").read_text()
-    reqs = (folder / "requirements.txt").read_text().splitlines()
-    assert f"./{bundle.wheel}" in reqs
-    pinned = {line.split("==")[0].lower() for line in reqs if "==" in line}
-    assert {"functions-framework", "google-cloud-storage", "google-cloud-pubsub"} <= pinned
-    assert "boto3" not in pinned and "azure-storage-blob" not in pinned  # other clouds stay out
-    with zipfile.ZipFile(bundle.archive) as zf:
-        assert sorted(zf.namelist()) == sorted(p.name for p in folder.iterdir())
-    with zipfile.ZipFile(folder / bundle.wheel) as wheel:
-        names = wheel.namelist()
-    assert "fakewatch_gcp/main.py" not in names and "fakewatch_gcp/store.py" in names
-    assert not any(n.startswith("tests/") for n in names)
-
-
-def test_runtime_requirements_are_core_plus_gcp() -> None:
-    names = {r.split("==")[0].lower() for r in runtime_requirements()}
-    assert {"numpy", "pillow", "functions-framework", "cloudevents"} <= names
-    assert not names & {"boto3", "pytest", "moto", "ruff", "pulumi"}
