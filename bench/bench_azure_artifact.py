@@ -2,8 +2,9 @@
 
 The bundle is built as ``make bundle-azure`` builds it (packages installed for Linux x86_64,
 CPython 3.11, in ``.python_packages/lib/site-packages``). Both timed processes run from the
-bundle itself — ``python -S`` with only the bundle root and its site-packages on the path,
-as the Functions worker puts them — so nothing from this machine's venv is measured.
+zip, extracted with the file times and modes it records (as Run From Package mounts it) —
+``python -S`` with only the app root and its site-packages on the path, as the Functions
+worker puts them — so nothing from this machine's venv is measured.
 
 Cold start = a fresh interpreter importing ``function_app`` the way the worker indexes it,
 which runs the one-time ``warm_up()`` (blob and Event Grid clients, policy, scanner), until
@@ -12,7 +13,10 @@ numpy. Wall times of whole processes, median of N interleaved runs, in this one 
 network is touched (the clients point at an unused loopback port), and no bytecode is written
 (the package is read-only when deployed): only the bytecode the bundle ships is used.
 
-    python bench/bench_azure_artifact.py [--runs 7] [--bundle dist/azure]
+    python bench/bench_azure_artifact.py [--runs 7] [--bundle dist/azure] [--reuse]
+
+``--reuse`` measures the bundle already in ``--bundle`` (its zip beside it, for example one an
+older commit built), so a before/after comparison uses one method.
 """
 
 from __future__ import annotations
@@ -25,11 +29,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write  # noqa: E402
+
+if TYPE_CHECKING:
+    from fakewatch_azure.bundle import Bundle
 
 SITE = Path(".python_packages") / "lib" / "site-packages"
 BASELINE = "import azure.storage.blob, numpy"
@@ -108,18 +116,47 @@ def split(runs: int, bundle: Path, env: dict[str, str]) -> tuple[float, float]:
     return statistics.median(imports), statistics.median(inits)
 
 
+def existing(folder: Path) -> Bundle:
+    """A :class:`~fakewatch_azure.bundle.Bundle` describing a folder built earlier."""
+    from fakewatch.packaging import folder_bytes
+    from fakewatch_azure.bundle import Bundle, archive_path
+
+    archive = archive_path(folder)
+    unzipped, files = folder_bytes(folder)
+    lines = (folder / "requirements.txt").read_text().splitlines()
+    return Bundle(
+        folder=str(folder),
+        archive=str(archive),
+        wheel="(reused)",
+        requirements=[line for line in lines if line and not line.startswith("#")],
+        unzipped_bytes=unzipped,
+        files=files,
+        archive_bytes=archive.stat().st_size,
+        pruned_bytes=0,
+        removed_distributions=[],
+        bytecode_files=sum(1 for _ in folder.rglob("*.pyc")),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--bundle", type=Path, default=None, help="build into this folder")
+    parser.add_argument("--reuse", action="store_true", help="measure the bundle in --bundle")
     args = parser.parse_args()
 
+    from fakewatch.packaging import extract_as_deployed
     from fakewatch_azure.bundle import build
 
     env = function_env()
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = build(args.bundle or Path(tmp) / "azure")
-        folder = Path(bundle.folder)
+        if args.reuse:
+            if args.bundle is None:
+                parser.error("--reuse needs --bundle FOLDER")
+            bundle = existing(args.bundle.resolve())
+        else:
+            bundle = build(args.bundle or Path(tmp) / "azure")
+        folder = extract_as_deployed(Path(bundle.archive), Path(tmp) / "mounted")
         base, cold = interleaved(args.runs, folder, env)
         imports_s, init_s = split(max(3, args.runs // 2), folder, env)
     base_s, cold_s = statistics.median(base), statistics.median(cold)
@@ -129,6 +166,8 @@ def main() -> int:
             "files": bundle.files,
             "zip_bytes": bundle.archive_bytes,
             "pruned_bytes": bundle.pruned_bytes,
+            "removed_distributions": bundle.removed_distributions,
+            "bytecode_files": bundle.bytecode_files,
             "platform": "x86_64-manylinux_2_28, cp311",
             "requirements": bundle.requirements,
         },

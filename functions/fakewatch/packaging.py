@@ -31,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -501,3 +502,21 @@ def zip_folder(folder: Path, archive: Path) -> None:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 zf.write(path, path.relative_to(folder).as_posix())
+
+
+def extract_as_deployed(archive: Path, dest: Path) -> Path:
+    """Unzip ``archive`` into ``dest`` the way a platform presents a deployed zip: each file
+    with the modification time and permission bits the zip records (``zipfile`` alone gives
+    every file the extraction time, which would misjudge timestamp-checked bytecode)."""
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(dest)
+        for info in zf.infolist():
+            path = dest / info.filename
+            if info.is_dir() or not path.is_file():
+                continue
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                path.chmod(mode)
+            stamp = time.mktime((*info.date_time, 0, 0, -1))
+            os.utime(path, (stamp, stamp))
+    return dest
