@@ -23,6 +23,7 @@ queued batch before the process exits.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,11 +33,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from fakewatch.signals.base import SignalResult
 from fakewatch_serve.batching import BatcherClosed, Overloaded
 from fakewatch_serve.config import ServeConfig
 from fakewatch_serve.engine import Engine, NotReady, RunnerLoader, State
 from fakewatch_serve.jobs import JobRunner, jobs_route
-from fakewatch_serve.wire import PayloadError, PayloadTooLarge, parse_payload, predictions_document
+from fakewatch_serve.wire import (
+    Instance,
+    PayloadError,
+    PayloadTooLarge,
+    parse_payload,
+    predictions_document,
+)
 
 JOBS_ROUTE = "/jobs"
 
@@ -79,21 +87,35 @@ def create_app(
 async def _predict(request: Request) -> Response:
     engine: Engine = request.app.state.engine
     cfg: ServeConfig = request.app.state.config
+    start = time.perf_counter()
     try:
         engine.accepting()
         body = await _read_body(request, cfg.max_request_bytes)
         instances = parse_payload(
             request.headers.get("content-type"), body, max_instances=cfg.max_instances
         )
-        loop = asyncio.get_running_loop()
-        results = await asyncio.gather(
-            *(loop.run_in_executor(engine.pool, engine.score, item) for item in instances)
-        )
+        read = time.perf_counter()
+        engine.timings.add("read", read - start)
+        results = await _score(engine, instances)
     except PayloadError as exc:
         return _error(exc.status, str(exc))
     except (NotReady, BatcherClosed, Overloaded) as exc:
         return _error(503, str(exc), retry_after=1)
-    return JSONResponse(predictions_document(results))
+    scored = time.perf_counter()
+    response = JSONResponse(predictions_document(results))
+    done = time.perf_counter()
+    engine.timings.add("encode", done - scored)
+    engine.timings.request(len(instances), done - start)
+    return response
+
+
+async def _score(engine: Engine, instances: list[Instance]) -> list[SignalResult]:
+    """Score instances in the worker pool (decode and model wait never block the loop)."""
+    loop = asyncio.get_running_loop()
+    if len(instances) == 1:  # the common case: no gather, one hand-off each way
+        return [await loop.run_in_executor(engine.pool, engine.score, instances[0])]
+    jobs = (loop.run_in_executor(engine.pool, engine.score, item) for item in instances)
+    return list(await asyncio.gather(*jobs))
 
 
 async def _readiness(request: Request) -> Response:

@@ -13,6 +13,13 @@ unchanged in a worker thread and blocks on its future here.
 
 :meth:`close` stops accepting work, finishes every batch already queued, then stops the
 thread: graceful shutdown never drops an accepted request.
+
+Rows of several callers are copied into one batch array allocated once (``max_batch`` rows of
+the model's input shape) and reused, instead of a fresh multi-megabyte array per batch; only
+the batch thread touches it, and ``predict`` has returned before the next batch is written.
+:class:`BatchStats` counts what was formed (a histogram of batch sizes, so a benchmark can
+replay exactly those batches against the bare session) and where the time went: seconds
+inside ``predict`` and seconds items waited in the queue.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -53,34 +61,48 @@ class BatchConfig:
 
 @dataclass
 class BatchStats:
-    """What the batcher did: for tests, benchmarks and the readiness document."""
+    """What the batcher did: for tests, benchmarks and the readiness document.
+
+    ``run_s`` sums the seconds spent inside ``predict`` (the session's ``run``); ``queue_s``
+    sums, over rows, the seconds from ``submit`` to the start of the row's batch.
+    """
 
     batches: int = 0
     rows: int = 0
     largest: int = 0
-    sizes: list[int] = field(default_factory=list)
+    run_s: float = 0.0
+    queue_s: float = 0.0
+    histogram: Counter[int] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def record(self, rows: int) -> None:
-        self.batches += 1
-        self.rows += rows
-        self.largest = max(self.largest, rows)
-        if len(self.sizes) < 10_000:
-            self.sizes.append(rows)
+    def record(self, rows: int, run_s: float = 0.0, queue_s: float = 0.0) -> None:
+        with self._lock:
+            self.batches += 1
+            self.rows += rows
+            self.largest = max(self.largest, rows)
+            self.run_s += run_s
+            self.queue_s += queue_s
+            self.histogram[rows] += 1
 
-    def to_dict(self) -> dict[str, float | int]:
-        mean = self.rows / self.batches if self.batches else 0.0
-        return {
-            "batches": self.batches,
-            "rows": self.rows,
-            "largest": self.largest,
-            "mean": round(mean, 2),
-        }
+    def to_dict(self) -> dict[str, object]:
+        with self._lock:
+            mean = self.rows / self.batches if self.batches else 0.0
+            return {
+                "batches": self.batches,
+                "rows": self.rows,
+                "largest": self.largest,
+                "mean": round(mean, 2),
+                "run_s": round(self.run_s, 6),
+                "queue_s": round(self.queue_s, 6),
+                "histogram": {str(k): v for k, v in sorted(self.histogram.items())},
+            }
 
 
 @dataclass
 class _Item:
     rows: np.ndarray
     future: Future[np.ndarray]
+    queued: float = field(default_factory=time.perf_counter)
 
 
 class MicroBatcher:
@@ -92,6 +114,7 @@ class MicroBatcher:
         self.stats = BatchStats()
         self._queue: queue.Queue[_Item] = queue.Queue()
         self._carry: _Item | None = None
+        self._buffer: np.ndarray | None = None  # reused batch array; batch thread only
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="fakewatch-batcher", daemon=True)
@@ -168,21 +191,39 @@ class MicroBatcher:
         live = [i for i in items if i.future.set_running_or_notify_cancel()]
         if not live:
             return
-        batch = np.concatenate([i.rows for i in live]) if len(live) > 1 else live[0].rows
+        started = time.perf_counter()
         try:
+            batch = self._batch(live)
+            ran = time.perf_counter()
             out = self._predict(batch)
+            run_s = time.perf_counter() - ran
+            if batch is not live[0].rows and np.may_share_memory(out, batch):
+                out = out.copy()  # a view of the reused array would change under its reader
             if out.shape[0] != batch.shape[0]:
                 raise RuntimeError(f"model gave {out.shape[0]} rows for {batch.shape[0]} inputs")
         except BaseException as exc:  # every waiter hears about the failure
             for item in live:
                 item.future.set_exception(exc)
             return
-        self.stats.record(batch.shape[0])
+        waited = sum((started - i.queued) * i.rows.shape[0] for i in live)
+        self.stats.record(batch.shape[0], run_s, waited)
         start = 0
         for item in live:
             n = item.rows.shape[0]
             item.future.set_result(out[start : start + n])
             start += n
+
+    def _batch(self, live: list[_Item]) -> np.ndarray:
+        """One item's rows as they are; several items' rows copied into the reused array."""
+        if len(live) == 1:
+            return live[0].rows
+        first = live[0].rows
+        buffer = self._buffer
+        if buffer is None or buffer.shape[1:] != first.shape[1:] or buffer.dtype != first.dtype:
+            buffer = np.empty((self.config.max_batch, *first.shape[1:]), first.dtype)
+            self._buffer = buffer
+        n = sum(i.rows.shape[0] for i in live)
+        return np.concatenate([i.rows for i in live], out=buffer[:n])
 
 
 __all__ = ["BatchConfig", "BatchStats", "BatcherClosed", "MicroBatcher", "Overloaded"]

@@ -56,6 +56,14 @@ def run(
         str | None,
         typer.Option(help="Comma-separated ONNX Runtime providers, e.g. CUDAExecutionProvider."),
     ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="ONNX Runtime intra-op CPU threads (default: one per core)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Request threads (default: 2 x max batch + one per core)."),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve until SIGTERM; in-flight requests and queued batches finish first."""
@@ -72,6 +80,8 @@ def run(
             max_wait_ms=max_wait_ms,
             max_request_bytes=max_request_bytes,
             providers=tuple(p.strip() for p in providers.split(",")) if providers else None,
+            intra_op_threads=threads,
+            workers=workers,
         )
     except (ConfigError, ValueError) as exc:
         typer.echo(f"fakewatch serve: {exc}", err=True)

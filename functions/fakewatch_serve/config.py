@@ -53,6 +53,8 @@ class ServeConfig:
         max_wait_ms: float | None = None,
         max_request_bytes: int | None = None,
         providers: tuple[str, ...] | None = None,
+        intra_op_threads: int | None = None,
+        workers: int | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ServeConfig:
         """Arguments win over ``FAKEWATCH_SERVE_*`` variables, which win over defaults."""
@@ -75,6 +77,8 @@ class ServeConfig:
             batch=batch,
             limits=Limits(max_bytes=max(limit, Limits().max_bytes)),
             uri_prefixes=_list(env.get(settings.SERVE_URI_PREFIXES)) or (),
+            intra_op_threads=_positive("intra_op_threads", intra_op_threads),
+            workers=_positive("workers", workers),
         )
         return cls(
             contract=spec,
@@ -98,6 +102,12 @@ def _int(env: Mapping[str, str], name: str) -> int | None:
     if number <= 0:
         raise ConfigError(f"{name}: must be positive, got {number}")
     return number
+
+
+def _positive(name: str, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise ConfigError(f"{name}: must be at least 1, got {value}")
+    return value
 
 
 def _float(env: Mapping[str, str], name: str, given: float | None, default: float) -> float:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ from fakewatch.models.runner import ModelRunner
 from fakewatch.signals.base import SignalResult, Status
 from fakewatch.signals.learned import DEFAULT_MAX_FRAMES, LearnedModelSignal
 from fakewatch_serve.batching import BatchConfig, MicroBatcher, Overloaded
+from fakewatch_serve.timings import Timings
 from fakewatch_serve.wire import Instance
 
 log = logging.getLogger("fakewatch_serve")
@@ -55,15 +58,25 @@ class NotReady(RuntimeError):
 class BatchedRunner(ModelRunner):
     """A :class:`ModelRunner` whose inference goes through a shared micro-batcher."""
 
-    def __init__(self, runner: ModelRunner, batcher: MicroBatcher, timeout_s: float) -> None:
+    def __init__(
+        self,
+        runner: ModelRunner,
+        batcher: MicroBatcher,
+        timeout_s: float,
+        timings: Timings | None = None,
+    ) -> None:
         super().__init__(runner.manifest, runner.loaded, runner.location)
         self.batcher = batcher
         self.timeout_s = timeout_s
+        self.timings = timings or Timings()
 
     def score_frames(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         if not frames:
             return np.zeros(0)
-        raw = self.batcher.run(self.preprocess(frames), timeout=self.timeout_s)
+        with self.timings.phase("preprocess"):
+            rows = self.preprocess(frames)
+        with self.timings.phase("batch"):
+            raw = self.batcher.run(rows, timeout=self.timeout_s)
         return self.probabilities(raw)
 
 
@@ -77,9 +90,17 @@ class EngineConfig:
     batch: BatchConfig = field(default_factory=BatchConfig)
     limits: Limits = field(default_factory=Limits)
     max_frames: int = DEFAULT_MAX_FRAMES
-    workers: int = 32  # threads decoding media and waiting on the batcher
+    workers: int | None = None  # threads decoding media and waiting on the batcher
+    intra_op_threads: int | None = None  # ONNX Runtime's CPU threads; None: one per core
     inference_timeout_s: float = 120.0
     uri_prefixes: tuple[str, ...] = ()  # store URIs instances may name; empty: none
+
+    def worker_threads(self) -> int:
+        """``workers``, or enough request threads for one full batch running, one full batch
+        gathering behind it, and one decoding per core (a waiting thread costs no CPU)."""
+        if self.workers is not None:
+            return max(1, self.workers)
+        return 2 * self.batch.max_batch + (os.cpu_count() or 1)
 
 
 class Engine:
@@ -94,7 +115,10 @@ class Engine:
         self._runner: BatchedRunner | None = None
         self._signal: LearnedModelSignal | None = None
         self.batcher: MicroBatcher | None = None
-        self.pool = ThreadPoolExecutor(config.workers, thread_name_prefix="fakewatch-serve")
+        self.timings = Timings()
+        self.pool = ThreadPoolExecutor(
+            config.worker_threads(), thread_name_prefix="fakewatch-serve"
+        )
         self._loaded = threading.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -123,7 +147,7 @@ class Engine:
         try:
             runner = self._loader()
             batcher = MicroBatcher(runner.predict, self.config.batch)
-            batched = BatchedRunner(runner, batcher, self.config.inference_timeout_s)
+            batched = BatchedRunner(runner, batcher, self.config.inference_timeout_s, self.timings)
             signal = LearnedModelSignal.variant(SIGNAL_LABEL)(
                 runner.manifest, max_frames=self.config.max_frames
             )
@@ -168,6 +192,7 @@ class Engine:
             prefer_gpu=self.config.prefer_gpu,
             providers=self.config.providers,
             session_factory=server_session,
+            threads=self.config.intra_op_threads,
         )
 
     # -- scoring ------------------------------------------------------------------------------
@@ -185,12 +210,18 @@ class Engine:
             raise NotReady(f"model is {self._state.value}")
         if batcher.pending >= batcher.config.max_queue:
             raise Overloaded(f"{batcher.pending} inference items queued; try again shortly")
+        start = time.perf_counter()
         try:
             data = instance.data if instance.data is not None else self._fetch(instance)
             media = open_media(data, "", self.config.limits)
         except FakewatchError as exc:
             return _failed(signal.name, exc)
-        return signal.run(media)
+        finally:
+            decoded = time.perf_counter()
+            self.timings.add("decode", decoded - start)
+        result = signal.run(media)
+        self.timings.add("signal", time.perf_counter() - decoded)
+        return result
 
     def _fetch(self, instance: Instance) -> bytes:
         from fakewatch.stores import open_uri
@@ -221,6 +252,7 @@ class Engine:
                 "max_wait_ms": self.batcher.config.max_wait_ms,
                 **self.batcher.stats.to_dict(),
             }
+        doc["timings"] = self.timings.to_dict()
         return doc
 
 

@@ -7,6 +7,7 @@ end: concurrent HTTP requests to a server whose runner counts ``predict`` calls.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -131,3 +132,72 @@ def test_concurrent_http_requests_share_inference_calls(serve, counting) -> None
     assert len(set(scores)) > 1  # each request got its own answer back
     stats = client.get("/ping").json()["batching"]
     assert stats["batches"] == len(runner.calls) and stats["rows"] == 24
+
+
+def test_stats_count_sizes_run_time_and_queue_wait(runner: ModelRunner) -> None:
+    gate = threading.Event()
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        gate.wait(5)  # the first batch holds the rest in the queue
+        return runner.predict(batch)
+
+    batcher = MicroBatcher(predict, BatchConfig(max_batch=4, max_wait_ms=0))
+    first = batcher.submit(rows(runner, 1))
+    time.sleep(0.05)  # the batch thread has taken it and waits on the gate
+    queued = [batcher.submit(rows(runner, n, n)) for n in (2, 2, 3)]
+    time.sleep(0.05)
+    gate.set()
+    for future in [first, *queued]:
+        future.result(5)
+    batcher.close(5)
+    stats = batcher.stats.to_dict()
+    assert stats["rows"] == 8 and stats["batches"] == sum(stats["histogram"].values())
+    assert sum(int(size) * count for size, count in stats["histogram"].items()) == 8
+    assert stats["histogram"]["4"] == 1  # 2 + 2 shared a call; 3 did not fit beside them
+    assert stats["run_s"] >= 0.05  # the held first batch counts as time inside predict
+    assert stats["queue_s"] >= 7 * 0.05  # seven rows waited behind it for at least 50 ms
+
+
+def test_the_reused_batch_array_never_changes_an_answer_already_given(
+    runner: ModelRunner,
+) -> None:
+    """A predict that hands back a view of its input: the worst case for a reused array."""
+    gate = threading.Event()
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        gate.wait(5)
+        return batch[:, 0, 0, :3]
+
+    batcher = MicroBatcher(predict, BatchConfig(max_batch=4, max_wait_ms=50))
+    first = [batcher.submit(rows(runner, 1, seed)) for seed in (1, 2)]
+    gate.set()
+    answers = [f.result(5) for f in first]
+    kept = [a.copy() for a in answers]
+    for future in [batcher.submit(rows(runner, 1, seed)) for seed in (7, 8)]:
+        future.result(5)
+    batcher.close(5)
+    assert batcher.stats.histogram[2] == 2  # both pairs went through the reused array
+    for answer, before in zip(answers, kept, strict=True):
+        np.testing.assert_array_equal(answer, before)
+
+
+def test_rows_that_cannot_share_a_batch_fail_their_callers_not_the_batcher(
+    runner: ModelRunner,
+) -> None:
+    gate = threading.Event()
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        gate.wait(5)
+        return runner.predict(batch)
+
+    batcher = MicroBatcher(predict, BatchConfig(max_batch=8, max_wait_ms=50))
+    blocker = batcher.submit(rows(runner, 1))
+    time.sleep(0.05)
+    odd = [batcher.submit(rows(runner, 1)), batcher.submit(np.zeros((1, 3, 8, 8), np.float32))]
+    gate.set()
+    assert blocker.result(5).shape[0] == 1
+    for future in odd:
+        with pytest.raises(ValueError):
+            future.result(5)
+    assert batcher.submit(rows(runner, 2)).result(5).shape[0] == 2  # still serving
+    batcher.close(5)
