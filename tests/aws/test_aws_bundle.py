@@ -18,6 +18,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -267,6 +268,20 @@ def test_zip_is_reproducible_and_sizes_are_per_package(tmp_path: Path) -> None:
     assert package_sizes(target) == {"a": 1000, "b.py": 10}
 
 
+def test_zip_extracts_with_the_times_and_modes_it_records(tmp_path: Path) -> None:
+    target = tmp_path / "pkg"
+    target.mkdir()
+    (target / "tool.so").write_bytes(b"\x7fELF")
+    (target / "tool.so").chmod(0o755)
+    (target / "mod.py").write_text("x = 1\n")
+    write_zip(target, tmp_path / "a.zip")
+    out = packaging.extract_as_deployed(tmp_path / "a.zip", tmp_path / "out")
+    epoch_1980 = time.mktime((1980, 1, 1, 0, 0, 0, 0, 0, -1))
+    assert (out / "mod.py").stat().st_mtime == epoch_1980  # not the extraction time
+    assert (out / "tool.so").stat().st_mode & 0o777 == 0o755
+    assert (out / "mod.py").stat().st_mode & 0o777 == 0o644
+
+
 # -- the real bundle ---------------------------------------------------------------------------
 
 # Runs inside the extracted bundle: imports every first-party module it ships, then hands the
@@ -300,9 +315,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
         pytest.skip(f"Lambda has no {platform.machine()} architecture to run here")
     out = tmp_path_factory.mktemp("aws-bundle")
     (report,) = bundle(out, (HOST_ARCH,))
-    extracted = out / "extracted"
-    with zipfile.ZipFile(report.zip_path) as zf:
-        zf.extractall(extracted)
+    extracted = packaging.extract_as_deployed(Path(report.zip_path), out / "extracted")
     yield Path(report.directory), extracted
 
 

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import uuid
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,9 +63,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path
     """(the bundle folder, its zip extracted)."""
     out = tmp_path_factory.mktemp("azure-bundle") / "azure"
     bundle = build(out)
-    extracted = out.parent / "extracted"
-    with zipfile.ZipFile(bundle.archive) as zf:
-        zf.extractall(extracted)
+    extracted = packaging.extract_as_deployed(Path(bundle.archive), out.parent / "extracted")
     yield Path(bundle.folder), extracted
 
 

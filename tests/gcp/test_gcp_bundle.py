@@ -55,9 +55,12 @@ def test_bundle_is_the_deployable_source_folder(tmp_path: Path) -> None:
     bundle = build(tmp_path / "gcp")
     folder = Path(bundle.folder)
     assert sorted(p.name for p in folder.iterdir()) == [
-        ".gcloudignore", "fakewatch", "fakewatch_gcp", "fakewatch_serve", "main.py",
-        "requirements.txt",
+        ".gcloudignore", "__pycache__", "fakewatch", "fakewatch_gcp", "fakewatch_serve",
+        "main.py", "requirements.txt",
     ]  # fmt: skip
+    assert (folder / "__pycache__" / "main.cpython-311.pyc").exists()
+    assert (folder / "fakewatch_gcp" / "__pycache__" / "handler.cpython-311.pyc").exists()
+    assert "pyc" not in (folder / ".gcloudignore").read_text()  # the bytecode is uploaded
     assert bundle.packages == ["fakewatch", "fakewatch_gcp", "fakewatch_serve"]
     assert "def scan_object" in (folder / "main.py").read_text()
     assert (folder / "fakewatch_gcp" / "store.py").exists()
