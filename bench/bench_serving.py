@@ -19,8 +19,10 @@ process (SageMaker contract, ``python -m fakewatch_serve run``, as in a containe
    - ``run only``: the sum of ``session.run`` times alone (the model's ceiling).
    **wall overhead** = best direct items/s / served items/s - 1; **CPU overhead** = the server
    process's CPU seconds per item / ``direct seq``'s CPU seconds per item - 1 (the load
-   generator's CPU is reported apart). Best-of-N (best run of each side) and the median of the
-   per-round ratios are both reported. The goal (issue #7) is <= 10 % at the best batch size.
+   generator's CPU is reported apart), and *cores busy* (CPU seconds per wall second) for each
+   side, which splits a wall gap into "more work per item" and "fewer cores kept busy".
+   Best-of-N (best run of each side) and the median of the per-round ratios are both reported.
+   The goal (issue #7) is <= 10 % at the best batch size (the highest served items/s).
 3. **server side**: from the readiness document's ``timings`` and ``batching`` sums, the wall
    time per request inside the server split into read/parse, decode, preprocess, queue,
    ``session.run``, postprocess, encode and waiting (for a thread, the GIL or the event
@@ -442,6 +444,16 @@ def overhead_round(
     }
 
 
+def cores_busy(r: dict[str, Any], side: str) -> float:
+    run = r[side]
+    cpu = (
+        run["cpu_ms_per_item"]
+        if side != "served"
+        else ((run["server_cpu_ms_per_item"] or 0.0) + run["client_cpu_ms_per_item"])
+    )
+    return float(run["items_per_s"] * cpu / 1000)
+
+
 def best_median(values: list[float], best: Callable[[list[float]], float]) -> dict[str, float]:
     return {"best": best(values), "median": statistics.median(values)}
 
@@ -465,6 +477,10 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "client_cpu_ms_per_item": statistics.median(
             r["served"]["client_cpu_ms_per_item"] for r in rounds
         ),
+        "cores_busy": {  # CPU seconds per wall second: how much of the machine each side used
+            side: statistics.median(cores_busy(r, side) for r in rounds)
+            for side in ("served", "direct_seq", "direct_pipe")
+        },
         "server_side": server_side(fastest["served"]["server"]),
     }
     cpu = [r for r in rounds if r["cpu_overhead"] is not None]
@@ -611,7 +627,7 @@ SIDE = ("wall", "read", "decode", "preprocess", "queue", "run", "postprocess", "
 
 def print_overhead(max_batch: int, c: int, s: dict[str, Any]) -> None:
     cpu = s.get("cpu_overhead") or {}
-    side = s["server_side"]
+    side, busy = s["server_side"], s["cores_busy"]
     print(
         f"  overhead b={max_batch} c={c}: served {s['served_items_per_s']['best']:.1f} items/s; "
         f"direct seq {s['direct_seq_items_per_s']['best']:.1f}, pipe "
@@ -622,7 +638,9 @@ def print_overhead(max_batch: int, c: int, s: dict[str, Any]) -> None:
     print(
         f"    CPU ms/item: server {fmt(s.get('server_cpu_ms_per_item'))}, direct "
         f"{fmt(s.get('direct_cpu_ms_per_item'))} = {pct(cpu.get('best'))} "
-        f"(median {pct(cpu.get('median'))}); load generator {s['client_cpu_ms_per_item']:.2f}",
+        f"(median {pct(cpu.get('median'))}); load generator {s['client_cpu_ms_per_item']:.2f}"
+        f"; cores busy: served {busy['served']:.2f}, direct seq {busy['direct_seq']:.2f}, "
+        f"pipe {busy['direct_pipe']:.2f}",
         flush=True,
     )
     print(
@@ -665,15 +683,22 @@ def table_row(kind: str, r: dict[str, Any], best_batch: int) -> list[str]:
 
 
 def verdict(model: dict[str, Any]) -> str:
+    """Each measure against the goal on its own: on shared CPU cores the wall figure moves
+    with other jobs' load far more than the CPU figure does, so neither hides the other."""
     best = model["best"]
-    wall = best["wall_overhead"]["best"]
-    cpu = (best.get("cpu_overhead") or {}).get("best")
-    met = wall <= GOAL and (cpu is None or cpu <= GOAL)
+
+    def judged(name: str, x: float | None) -> str:
+        if x is None:
+            return f"{name} n/a"
+        return f"{name} {pct(x)} ({'<=' if x <= GOAL else 'NOT <='} {GOAL:.0%})"
+
     v = model["video_1080p"]
     return (
-        f"best batch {model['best_batch']}: wall overhead {pct(wall)}, CPU overhead {pct(cpu)}"
-        f" -> <= {GOAL:.0%} {'met' if met else 'NOT met'}; 1080p {v['frames_per_s']:.1f} frames/s"
-        f" (predict only {v['predict_only_frames_per_s']:.1f})"
+        f"best batch {model['best_batch']}: "
+        f"{judged('CPU overhead', (best.get('cpu_overhead') or {}).get('best'))}, "
+        f"{judged('wall overhead', best['wall_overhead']['best'])}; "
+        f"1080p {v['frames_per_s']:.1f} frames/s "
+        f"(predict only {v['predict_only_frames_per_s']:.1f})"
     )
 
 
