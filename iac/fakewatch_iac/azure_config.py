@@ -5,6 +5,7 @@ fakewatch:azure:
   existingStorageAccount: {name: corpmedia, resourceGroup: media-rg}
   existingSystemTopic: {name: corpmedia-events}      # the account's Event Grid topic, if any
   containers: {input: uploads, results: fakewatch-results}
+  imageRegistry: {name: corpacr, resourceGroup: acr-rg}  # gpu.mode async: the worker's ACR
 fakewatch:existingInputBucket: uploads               # scan a container that already exists
 ```
 
@@ -27,8 +28,9 @@ KEY = "azure"
 _ACCOUNT_RE = re.compile(r"^[a-z0-9]{3,24}$")
 _GROUP_RE = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9-]{3,128}$")
+_REGISTRY_RE = re.compile(r"^[A-Za-z0-9]{5,50}$")
 CONTAINER_RE = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_ROLES = ("input", "results", "quarantine", "deadLetter")
+_ROLES = ("input", "results", "quarantine", "deadLetter", "answers")
 
 
 @dataclass(frozen=True)
@@ -39,9 +41,15 @@ class Containers:
     results: str = "results"
     quarantine: str = "quarantine"
     dead_letter: str = "deadletter"
+    answers: str = "answers"  # gpu.mode async: where the GPU worker writes its answers
 
     def all(self) -> tuple[str, str, str, str]:
+        """The containers every stack has."""
         return (self.input, self.results, self.quarantine, self.dead_letter)
+
+    def every(self) -> tuple[str, ...]:
+        """Every container name the scanner may use, the async answers container included."""
+        return (*self.all(), self.answers)
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class AzureConfig:
     existing_account: ExistingResource | None = None
     existing_system_topic: ExistingResource | None = None
     existing_input_container: bool = False  # the input container exists; do not create it
+    image_registry: ExistingResource | None = None  # gpu.mode async: the ACR the worker pulls from
 
 
 def parse_azure(
@@ -66,12 +75,13 @@ def parse_azure(
         if spec:
             report(KEY, f"only applies on Azure, not {cloud}")
         return AzureConfig()
-    known = {"existingStorageAccount", "existingSystemTopic", "containers"}
+    known = {"existingStorageAccount", "existingSystemTopic", "containers", "imageRegistry"}
     for extra in sorted(set(spec) - known):
         report(f"{KEY}.{extra}", "is not an azure setting")
     account = _account(spec.get("existingStorageAccount"), report)
     topic = _topic(spec.get("existingSystemTopic"), account, report)
     containers = _containers(spec.get("containers"), existing_input, report)
+    registry = _registry(spec.get("imageRegistry"), report)
     if existing_input is not None and account is None:
         report(
             "existingInputBucket",
@@ -83,6 +93,7 @@ def parse_azure(
         existing_account=account,
         existing_system_topic=topic,
         existing_input_container=existing_input is not None,
+        image_registry=registry,
     )
 
 
@@ -114,6 +125,25 @@ def _account(value: Any, report: Report) -> ExistingResource | None:
     return ExistingResource(name, group) if ok else None
 
 
+def _registry(value: Any, report: Report) -> ExistingResource | None:
+    """The Azure Container Registry holding the GPU worker's image (gpu.mode async)."""
+    if value is None:
+        return None
+    key = f"{KEY}.imageRegistry"
+    parsed = _resource(value, key, report)
+    if parsed is None:
+        return None
+    name, group = parsed
+    ok = True
+    if not _REGISTRY_RE.match(name):
+        report(f"{key}.name", f"{name!r} is not a container registry name (5-50 letters, digits)")
+        ok = False
+    if not _GROUP_RE.match(group):
+        report(f"{key}.resourceGroup", f"{group!r} is not a resource group name")
+        ok = False
+    return ExistingResource(name.lower(), group) if ok else None
+
+
 def _topic(value: Any, account: ExistingResource | None, report: Report) -> ExistingResource | None:
     if value is None:
         return None
@@ -141,10 +171,13 @@ def _containers(value: Any, existing_input: str | None, report: Report) -> Conta
     if value is None:
         value = {}
     if not isinstance(value, Mapping):
-        report(key, f"must be an object {{input, results, quarantine, deadLetter}}, got {value!r}")
+        report(
+            key,
+            f"must be an object {{input, results, quarantine, deadLetter, answers}}, got {value!r}",
+        )
         value = {}
     for extra in sorted(set(value) - set(_ROLES)):
-        report(f"{key}.{extra}", "is not a container role (input, results, quarantine, deadLetter)")
+        report(f"{key}.{extra}", f"is not a container role ({', '.join(_ROLES)})")
     if existing_input is not None and value.get("input") not in (None, existing_input):
         report(
             f"{key}.input",
@@ -156,16 +189,18 @@ def _containers(value: Any, existing_input: str | None, report: Report) -> Conta
         "results": value.get("results") or defaults.results,
         "quarantine": value.get("quarantine") or defaults.quarantine,
         "deadLetter": value.get("deadLetter") or defaults.dead_letter,
+        "answers": value.get("answers") or defaults.answers,
     }
     for role, name in names.items():
         if not isinstance(name, str) or not CONTAINER_RE.match(name):
             where = "existingInputBucket" if role == "input" and existing_input else f"{key}.{role}"
             report(where, f"{name!r} is not a container name (3-63 a-z, 0-9, single hyphens)")
     if len(set(names.values())) < len(names):
-        report(key, f"the scanner's containers must have four different names, got {names}")
+        report(key, f"the scanner's containers must each have a different name, got {names}")
     return Containers(
         input=str(names["input"]),
         results=str(names["results"]),
         quarantine=str(names["quarantine"]),
         dead_letter=str(names["deadLetter"]),
+        answers=str(names["answers"]),
     )

@@ -11,15 +11,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
 from fakewatch_iac.azure_config import AzureConfig, parse_azure
 from fakewatch_iac.errors import ConfigError
-from fakewatch_iac.limits import ECR_IMAGE_RE, LIMITS, CloudLimits
-from fakewatch_iac.manifest import ManifestRef, parse_manifest_ref
+from fakewatch_iac.limits import (
+    ACA_GPU_PROFILES,
+    ACR_IMAGE_RE,
+    CLOUD_RUN_GPUS,
+    DEFAULT_CLOUD_RUN_GPU,
+    ECR_IMAGE_RE,
+    GCP_IMAGE_RE,
+    LIMITS,
+    CloudLimits,
+)
+from fakewatch_iac.manifest import MANIFEST_FILE, STORE_SCHEME, ManifestRef, parse_manifest_ref
 
 Cloud = Literal["aws", "gcp", "azure"]
 NAMESPACE = "fakewatch"
@@ -54,6 +63,10 @@ KNOWN_KEYS = frozenset(
     }
 )
 GPU_MODES = ("realtime", "async")
+# Clouds whose async mode is a job queue and a scale-to-zero GPU worker built from parts
+# (Pub/Sub push -> Cloud Run GPU; Storage queue -> Container Apps serverless GPU), rather than a
+# managed asynchronous endpoint (SageMaker Asynchronous Inference on AWS).
+QUEUED_CLOUDS = ("gcp", "azure")
 
 
 @dataclass(frozen=True)
@@ -99,11 +112,14 @@ class GpuConfig:
     max_instances: int = 1
     target_invocations_per_instance: int = 100
     model_data_url: str | None = None
-    accelerator_type: str | None = None  # GCP: e.g. NVIDIA_L4
-    # realtime: warm instances answer InvokeEndpoint; async (AWS): requests queue in SageMaker,
-    # answers land in S3 and are announced on SNS, and the endpoint may scale to zero.
+    accelerator_type: str | None = None  # GCP: NVIDIA_L4 (Vertex AI), nvidia-l4 (Cloud Run)
+    # realtime: warm instances answer the function's calls. async: AWS queues requests in
+    # SageMaker Asynchronous Inference; GCP and Azure queue jobs for a GPU worker that scales to
+    # zero (Cloud Run with a GPU / Container Apps serverless GPU) and writes answers to a bucket.
     mode: str = "realtime"
     target_backlog_per_instance: int = 5  # async: queued requests per instance to aim for
+    # async on GCP/Azure: <gpu.modelDataUrl>/manifest.json, the worker's model manifest.
+    worker_manifest: ManifestRef | None = None
 
     @property
     def is_async(self) -> bool:
@@ -327,23 +343,15 @@ def _gpu(raw: Mapping[str, str | None], limits: CloudLimits, problems: _Problems
     enabled = _bool(spec.get("enabled"), "gpu.enabled", problems)
     if not enabled:
         return GpuConfig()
-    instance_type = _str(spec.get("instanceType")) or ""
-    image_uri = _str(spec.get("imageUri")) or ""
-    if not instance_type:
-        problems.add(
-            "gpu.instanceType", f"is required when gpu.enabled (e.g. {limits.gpu_example})"
-        )
-    elif not limits.gpu_instance_re.match(instance_type):
-        problems.add(
-            "gpu.instanceType",
-            f"{instance_type!r} is not a {limits.cloud} instance type (e.g. {limits.gpu_example})",
-        )
-    if not image_uri:
-        problems.add("gpu.imageUri", "is required when gpu.enabled: the serving container image")
     mode = _str(spec.get("mode")) or "realtime"
     if mode not in GPU_MODES:
         problems.add("gpu.mode", f"must be realtime or async, got {mode!r}")
     is_async = mode == "async"
+    queued = is_async and limits.cloud in QUEUED_CLOUDS
+    instance_type = _gpu_instance(_str(spec.get("instanceType")) or "", limits, queued, problems)
+    image_uri = _str(spec.get("imageUri")) or ""
+    if not image_uri:
+        problems.add("gpu.imageUri", "is required when gpu.enabled: the serving container image")
     # Async endpoints scale to zero unless told otherwise; real-time ones keep one warm.
     lo = _int(spec.get("minInstances"), "gpu.minInstances", 0 if is_async else 1, 0, 100, problems)
     if lo == 0 and not is_async:
@@ -351,6 +359,12 @@ def _gpu(raw: Mapping[str, str | None], limits: CloudLimits, problems: _Problems
             "gpu.minInstances",
             "0 (scale to zero) needs gpu.mode: async; a real-time endpoint keeps at least "
             "one instance",
+        )
+    if queued and lo != 0:
+        problems.add(
+            "gpu.minInstances",
+            f"must be 0 with gpu.mode: async on {limits.cloud}: the worker scales to zero when "
+            f"its queue is empty (for a warm GPU use gpu.mode: realtime), got {lo}",
         )
     hi = _int(spec.get("maxInstances"), "gpu.maxInstances", max(lo, 1), 1, 100, problems)
     if hi < lo:
@@ -368,6 +382,9 @@ def _gpu(raw: Mapping[str, str | None], limits: CloudLimits, problems: _Problems
     backlog = _int(
         spec.get("targetBacklogPerInstance"), "gpu.targetBacklogPerInstance", 5, 1, 10_000, problems
     )
+    accelerator = _str(spec.get("acceleratorType"))
+    if queued and limits.cloud == "gcp":
+        accelerator = _cloud_run_gpu(accelerator, problems)
     return GpuConfig(
         enabled=True,
         instance_type=instance_type,
@@ -376,10 +393,57 @@ def _gpu(raw: Mapping[str, str | None], limits: CloudLimits, problems: _Problems
         max_instances=hi,
         target_invocations_per_instance=target,
         model_data_url=_str(spec.get("modelDataUrl")),
-        accelerator_type=_str(spec.get("acceleratorType")),
+        accelerator_type=accelerator,
         mode=mode,
         target_backlog_per_instance=backlog,
     )
+
+
+def _gpu_instance(value: str, limits: CloudLimits, queued: bool, problems: _Problems) -> str:
+    """``gpu.instanceType`` as each cloud and mode means it."""
+    cloud = limits.cloud
+    if queued and cloud == "gcp":
+        if value:
+            problems.add(
+                "gpu.instanceType",
+                "does not apply with gpu.mode: async on gcp: the Cloud Run worker is sized by "
+                "gpu.acceleratorType (nvidia-l4: 4 CPU, 16 GiB)",
+            )
+        return ""
+    if queued and cloud == "azure":
+        profiles = " or ".join(ACA_GPU_PROFILES)
+        if not value:
+            problems.add(
+                "gpu.instanceType",
+                f"is required with gpu.mode: async on azure: a serverless GPU profile ({profiles})",
+            )
+        elif value not in ACA_GPU_PROFILES:
+            problems.add(
+                "gpu.instanceType",
+                f"{value!r} is not a Container Apps serverless GPU profile: use {profiles}",
+            )
+        return value
+    if not value:
+        problems.add(
+            "gpu.instanceType", f"is required when gpu.enabled (e.g. {limits.gpu_example})"
+        )
+    elif not limits.gpu_instance_re.match(value):
+        problems.add(
+            "gpu.instanceType",
+            f"{value!r} is not a {cloud} instance type (e.g. {limits.gpu_example})",
+        )
+    return value
+
+
+def _cloud_run_gpu(value: str | None, problems: _Problems) -> str:
+    accelerator = value or DEFAULT_CLOUD_RUN_GPU
+    if accelerator not in CLOUD_RUN_GPUS:
+        choices = ", ".join(CLOUD_RUN_GPUS)
+        problems.add(
+            "gpu.acceleratorType",
+            f"{accelerator!r} is not a Cloud Run GPU: with gpu.mode: async on gcp use {choices}",
+        )
+    return accelerator
 
 
 def _mode_only(
@@ -502,6 +566,9 @@ def parse(
         azure=azure,
     )
     _cloud_only_settings(cloud, problems, _given(raw, "function"), _given(raw, "gpu"), gpu)
+    gpu = replace(gpu, worker_manifest=_worker_manifest(cloud, gpu, problems))
+    if cloud == "azure":
+        _azure_async_rules(problems, gpu, azure)
 
     if problems.items:
         raise ConfigError(problems.items)
@@ -591,12 +658,6 @@ def _cloud_rules(cloud: Cloud, problems: _Problems, **v: Any) -> None:
             )
     elif v["billing"] is not None:
         problems.add("billingAccount", f"only applies on GCP, not {cloud}")
-    if cloud != "aws" and v["gpu"].is_async:
-        problems.add(
-            "gpu.mode",
-            f"async is implemented on AWS only (SageMaker Asynchronous Inference); on {cloud} "
-            "use realtime",
-        )
     if cloud == "azure":
         _azure_manifest_rules(problems, v["manifest"], v["azure"])
         if v["budget"] is not None and v["alert_email"] is None:
@@ -623,7 +684,10 @@ _ONLY_ON: dict[str, tuple[tuple[str, ...], str]] = {
         "Vertex AI scales on CPU or accelerator duty cycle, Azure ML on GPU utilisation",
     ),
     "gpu.acceleratorType": (("gcp",), "elsewhere the instance type carries the GPU"),
-    "gpu.modelDataUrl": (("aws", "gcp"), "Azure ML deployments run the image's own model"),
+    "gpu.modelDataUrl": (
+        ("aws", "gcp"),
+        "Azure ML deployments run the image's own model; gpu.mode async takes an az:// folder",
+    ),
 }
 _MODEL_SCHEME = {"aws": "s3://", "gcp": "gs://"}
 
@@ -632,6 +696,8 @@ def _cloud_only_settings(
     cloud: Cloud, problems: _Problems, function: set[str], gpu_keys: set[str], gpu: GpuConfig
 ) -> None:
     given = {f"function.{k}" for k in function} | {f"gpu.{k}" for k in gpu_keys}
+    if cloud == "azure" and gpu.is_async:
+        given.discard("gpu.modelDataUrl")  # the queued worker's model folder
     for key, (clouds, why) in _ONLY_ON.items():
         if key in given and cloud not in clouds:
             where = " and ".join(c.upper() if c != "azure" else "Azure" for c in clouds)
@@ -639,12 +705,89 @@ def _cloud_only_settings(
     url, scheme = gpu.model_data_url, _MODEL_SCHEME.get(cloud)
     if url and scheme and not url.startswith(scheme):
         problems.add("gpu.modelDataUrl", f"must be a {scheme} URL on {cloud}, got {url!r}")
-    if cloud == "aws" and gpu.image_uri and not ECR_IMAGE_RE.match(gpu.image_uri):
+    if gpu.image_uri:
+        _image_registry(cloud, gpu, problems)
+
+
+def _image_registry(cloud: Cloud, gpu: GpuConfig, problems: _Problems) -> None:
+    """The serving image must be in a registry the platform pulls from without credentials."""
+    image = gpu.image_uri
+    if cloud == "aws" and not ECR_IMAGE_RE.match(image):
         problems.add(
             "gpu.imageUri",
-            f"{gpu.image_uri!r} must be an ECR image "
+            f"{image!r} must be an ECR image "
             "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>): SageMaker pulls "
             "only from ECR",
+        )
+    elif cloud == "gcp" and not GCP_IMAGE_RE.match(image):
+        platform = "Cloud Run" if gpu.is_async else "Vertex AI"
+        problems.add(
+            "gpu.imageUri",
+            f"{image!r} must be in Artifact Registry "
+            f"(<location>-docker.pkg.dev/<project>/<repository>/<image>:<tag>) or gcr.io: "
+            f"{platform} pulls it with the project's service agent",
+        )
+    elif cloud == "azure" and gpu.is_async and not ACR_IMAGE_RE.match(image):
+        problems.add(
+            "gpu.imageUri",
+            f"{image!r} must be in Azure Container Registry (<registry>.azurecr.io/<image>:<tag>): "
+            "the Container Apps worker pulls it with its managed identity (AcrPull)",
+        )
+
+
+def _worker_manifest(cloud: Cloud, gpu: GpuConfig, problems: _Problems) -> ManifestRef | None:
+    """async on GCP/Azure: ``gpu.modelDataUrl`` is the folder of the worker's manifest and model
+    (what Vertex AI calls the artifact URI); the worker reads ``<folder>/manifest.json``."""
+    url = gpu.model_data_url
+    if not (gpu.is_async and cloud in QUEUED_CLOUDS and url):
+        return None
+    if not url.startswith(f"{STORE_SCHEME[cloud]}://"):
+        if cloud == "azure":  # on gcp _cloud_only_settings reported it already
+            problems.add("gpu.modelDataUrl", f"must be an az:// folder on azure, got {url!r}")
+        return None
+
+    scheme = STORE_SCHEME[cloud]
+    bucket, _, folder = url[len(scheme) + 3 :].partition("/")
+    if not folder.strip("/"):
+        problems.add(
+            "gpu.modelDataUrl",
+            f"{url!r} names a whole {'container' if cloud == 'azure' else 'bucket'}: point it "
+            f"at a folder of its own ({scheme}://{bucket or '<bucket>'}/<model>/) holding "
+            f"{MANIFEST_FILE} and the model; the worker may read that folder and nothing else",
+        )
+        return None
+
+    def report(_key: str, message: str) -> None:
+        problems.add("gpu.modelDataUrl", message)
+
+    return parse_manifest_ref(f"{url.rstrip('/')}/{MANIFEST_FILE}", cloud, report)
+
+
+def _azure_async_rules(problems: _Problems, gpu: GpuConfig, azure: AzureConfig) -> None:
+    """The worker's registry (it pulls with AcrPull on it) and its model container."""
+    registry = azure.image_registry
+    if not gpu.is_async:
+        if registry is not None:
+            problems.add("azure.imageRegistry", "only applies with gpu.mode: async")
+        return
+    found = ACR_IMAGE_RE.match(gpu.image_uri)
+    if registry is None:
+        problems.add(
+            "azure.imageRegistry",
+            "is required with gpu.mode: async: {name, resourceGroup} of the container registry "
+            "holding gpu.imageUri (the worker is granted AcrPull on it, nothing else)",
+        )
+    elif found and found.group(1) != registry.name:
+        problems.add(
+            "azure.imageRegistry",
+            f"{registry.name!r} is not the registry of gpu.imageUri ({found.group(1)}.azurecr.io)",
+        )
+    ref = gpu.worker_manifest
+    if ref is not None and ref.bucket in azure.containers.every():
+        problems.add(
+            "gpu.modelDataUrl",
+            f"{gpu.model_data_url!r} is in the scanner's {ref.bucket!r} container: keep the "
+            "worker's model in a container of its own",
         )
 
 
@@ -655,7 +798,7 @@ def _azure_manifest_rules(
     if manifest is None or manifest.kind != "store":
         return
     names = azure.containers
-    if manifest.bucket in names.all():
+    if manifest.bucket in names.every():
         problems.add(
             "modelManifest",
             f"{manifest.uri!r} is in the scanner's {manifest.bucket!r} container: keep models in "

@@ -27,6 +27,26 @@ class CloudLimits:
 
 # SageMaker pulls serving images from ECR only: <account>.dkr.ecr.<region>.amazonaws.com/<repo>.
 ECR_IMAGE_RE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+)")
+# Vertex AI and Cloud Run pull the serving image from Artifact Registry
+# (<location>-docker.pkg.dev/<project>/<repository>/<image>) or gcr.io, which Artifact Registry
+# now serves; both with the project's own service agents, so nothing is granted here.
+GCP_IMAGE_RE = re.compile(
+    r"^(?:[a-z0-9-]+-docker\.pkg\.dev/[a-z0-9.:-]+/[a-z0-9._-]+|(?:[a-z]+\.)?gcr\.io/[a-z0-9.:-]+)"
+    r"/[a-z0-9][^\s]*$"
+)
+# The Container Apps worker pulls from Azure Container Registry with its managed identity.
+ACR_IMAGE_RE = re.compile(r"^([a-z0-9]{5,50})\.azurecr\.io/[a-z0-9][^\s]*$")
+
+# gpu.mode async on GCP: a Cloud Run service with a GPU. Accelerator -> the minimum CPU and memory
+# Cloud Run requires with it (https://cloud.google.com/run/docs/configuring/services/gpu).
+CLOUD_RUN_GPUS: dict[str, tuple[str, str]] = {"nvidia-l4": ("4", "16Gi")}
+DEFAULT_CLOUD_RUN_GPU = "nvidia-l4"
+# gpu.mode async on Azure: a Container App on a serverless GPU (Consumption) workload profile.
+# Profile type -> the vCPU and memory of one replica, which gets the whole GPU.
+ACA_GPU_PROFILES: dict[str, tuple[float, str]] = {
+    "Consumption-GPU-NC8as-T4": (8.0, "56Gi"),
+    "Consumption-GPU-NC24-A100": (24.0, "220Gi"),
+}
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 _CLOUDWATCH_RETENTION = (

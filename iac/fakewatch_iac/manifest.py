@@ -29,6 +29,7 @@ Report = Callable[[str, str], None]
 KEY = "modelManifest"
 
 STORE_SCHEME = {"aws": "s3", "gcp": "gs", "azure": "az"}
+MANIFEST_FILE = "manifest.json"  # what a serving container looks for in its model folder
 _STORE_NAME = {"s3": "S3", "gs": "Cloud Storage", "az": "Azure Blob Storage"}
 _BUCKET_RE = {
     "s3": re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),

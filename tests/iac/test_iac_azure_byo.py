@@ -306,7 +306,7 @@ def test_unusable_existing_topic_is_refused(
             {},
             "existingSystemTopic needs azure.existingStorageAccount",
         ),
-        ({"containers": {"results": "input"}}, {}, "four different names"),
+        ({"containers": {"results": "input"}}, {}, "must each have a different name"),
         ({"containers": {"results": "Results"}}, {}, "containers.results 'Results' is not a"),
         ({"containers": {"archive": "a"}}, {}, "containers.archive is not a container role"),
         (

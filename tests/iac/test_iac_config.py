@@ -128,19 +128,8 @@ def test_money_stays_decimal() -> None:
         ),
         (
             "gcp",
-            {
-                "gpu": '{"enabled": true, "mode": "async", "instanceType": "g2-standard-8", '
-                '"imageUri": "i"}'
-            },
-            "gpu.mode async is implemented on AWS only (SageMaker Asynchronous Inference)",
-        ),
-        (
-            "azure",
-            {
-                "gpu": '{"enabled": true, "mode": "async", '
-                '"instanceType": "Standard_NC4as_T4_v3", "imageUri": "i"}'
-            },
-            "gpu.mode async is implemented on AWS only",
+            {"gpu": json.dumps({**GCP_GPU, "imageUri": "docker.io/me/serve:1"})},
+            "gpu.imageUri 'docker.io/me/serve:1' must be in Artifact Registry",
         ),
         ("gcp", {"architecture": "arm64"}, "architecture only applies on AWS, not gcp"),
         (
@@ -264,5 +253,21 @@ def test_env_var_names_match_the_core() -> None:
         "ESCALATION_ENDPOINT",
         "IDEMPOTENCY_TABLE",
         "LOG_LEVEL",
+        "ESCALATION_MODE",
+        "ESCALATION_QUEUE",
+        "ANSWERS_BUCKET",
+        "SERVE_MODE",
+        "SERVE_CONTRACT",
+        "SERVE_URI_PREFIXES",
+        "SERVE_ANSWER_PREFIXES",
+        "AZURE_ACCOUNT_URL",
     ):
         assert getattr(envvars, name) == getattr(settings, name)
+
+
+def test_answer_prefix_is_the_cores() -> None:
+    """The worker writes answers where the function's core looks for them."""
+    from fakewatch.ports.escalation import ANSWER_PREFIX
+    from fakewatch_iac import envvars
+
+    assert envvars.ANSWER_PREFIX == ANSWER_PREFIX
