@@ -153,8 +153,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         rid = physical
         if typ == "gcp:serviceaccount/account:Account":
             email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
-            state.update(email=email, member=f"serviceAccount:{email}", uniqueId=_short(email))
             rid = f"projects/{project}/serviceAccounts/{email}"
+            state.update(
+                email=email, member=f"serviceAccount:{email}", uniqueId=_short(email), name=rid
+            )
         elif typ == "gcp:storage/bucket:Bucket":
             state.update(
                 url=f"gs://{physical}",
@@ -162,6 +164,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
             )
         elif typ == "gcp:pubsub/topic:Topic":
             rid = f"projects/{project}/topics/{physical}"
+        elif typ == "gcp:pubsub/subscription:Subscription":
+            rid = f"projects/{project}/subscriptions/{physical}"
+        elif typ == "gcp:cloudrunv2/service:Service":
+            location = inputs.get("location", self.region)
+            rid = f"projects/{project}/locations/{location}/services/{physical}"
+            state.update(uri=f"https://{physical}-{_short(physical)}-ew.a.run.app")
+        elif typ == "gcp:eventarc/trigger:Trigger":
+            location = inputs.get("location", self.region)
+            rid = f"projects/{project}/locations/{location}/triggers/{physical}"
         elif typ == "gcp:cloudfunctionsv2/function:Function":
             location = inputs.get("location", self.region)
             rid = f"projects/{project}/locations/{location}/functions/{physical}"
@@ -229,12 +240,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
             rid = (
                 f"{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{physical}"
             )
-            state["primaryEndpoints"] = {"blob": f"https://{physical}.blob.core.windows.net/"}
+            state["primaryEndpoints"] = {
+                "blob": f"https://{physical}.blob.core.windows.net/",
+                "queue": f"https://{physical}.queue.core.windows.net/",
+            }
         elif kind == "BlobContainer":
             account = f"{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/"
             physical = inputs.get("containerName") or physical
             rid = f"{account}{inputs['accountName']}/blobServices/default/containers/{physical}"
             state["name"] = physical
+        elif kind == "Queue":
+            account = f"{sub}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/"
+            rid = f"{account}{inputs['accountName']}/queueServices/default/queues/{physical}"
         elif module == "authorization":
             leaf = inputs.get("roleDefinitionId") if kind == "RoleDefinition" else _guid(name)
             scope = inputs.get("scope", sub)

@@ -20,3 +20,9 @@ pulumi.export("scannerServiceAccount", scanner.identities.scanner.email)
 pulumi.export("logBucket", scanner.observability.log_bucket.id)
 if scanner.endpoint is not None:
     pulumi.export("escalationEndpoint", scanner.endpoint.resource_name)
+if scanner.queued is not None and scanner.answers is not None:
+    pulumi.export("escalationQueue", scanner.queued.topic.id)
+    pulumi.export("deadLetterSubscription", scanner.queued.dead_letter_hold.id)
+    pulumi.export("answersBucket", scanner.answers.name)
+    pulumi.export("gpuWorker", scanner.queued.service.name)
+    pulumi.export("gpuWorkerUrl", scanner.queued.service.uri)

@@ -104,3 +104,42 @@ class ScannerFunction(pulumi.ComponentResource):
         )
         self.name = self.function.name
         self.register_outputs({"name": self.name})
+
+
+def answers_trigger(
+    name: str,
+    cfg: ScannerConfig,
+    *,
+    project: str,
+    function: gcp.cloudfunctionsv2.Function,
+    answers_bucket: pulumi.Input[str],
+    trigger_account: gcp.serviceaccount.Account,
+    labels: dict[str, str],
+    parent: pulumi.Resource,
+) -> gcp.eventarc.Trigger:
+    """A second ``finalized`` trigger, on the answers bucket, to the same function.
+
+    A Cloud Run function has one built-in trigger (the uploads); this one is an Eventarc trigger
+    addressed to the function's Cloud Run service (a gen 2 function runs as the service of the
+    same name), invoked as the same trigger account. The answers bucket holds nothing but
+    answers, so no upload event arrives here twice. Eventarc retries a failed delivery with
+    backoff for 24 hours (Cloud Run destinations are always retried).
+    """
+    return gcp.eventarc.Trigger(
+        name,
+        project=project,
+        location=cfg.region,
+        name=physical(cfg, "answers"),
+        matching_criterias=[
+            gcp.eventarc.TriggerMatchingCriteriaArgs(attribute="type", value=EVENT_TYPE),
+            gcp.eventarc.TriggerMatchingCriteriaArgs(attribute="bucket", value=answers_bucket),
+        ],
+        destination=gcp.eventarc.TriggerDestinationArgs(
+            cloud_run_service=gcp.eventarc.TriggerDestinationCloudRunServiceArgs(
+                service=function.name, region=cfg.region
+            )
+        ),
+        service_account=trigger_account.email,
+        labels=labels,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[function]),
+    )

@@ -25,6 +25,7 @@ class Observability(pulumi.ComponentResource):
         *,
         project: str,
         function_name: pulumi.Input[str],
+        dead_letter_subscription: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fakewatch:gcp:Observability", name, None, opts)
@@ -65,6 +66,8 @@ class Observability(pulumi.ComponentResource):
         self.channels = channels
         self._errors(name, cfg, project, function_name, channels)
         self._backlog(name, cfg, project, function_name, channels)
+        if dead_letter_subscription is not None:
+            self._dead_letters(name, cfg, project, dead_letter_subscription, channels)
         if cfg.monthly_budget is not None:
             self._budget(name, cfg, project, cfg.monthly_budget, channels)
         self.register_outputs({"log_bucket": self.log_bucket.id})
@@ -149,6 +152,52 @@ class Observability(pulumi.ComponentResource):
                 }
             ],
             notification_channels=channels,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _dead_letters(
+        self,
+        name: str,
+        cfg: ScannerConfig,
+        project: str,
+        subscription: pulumi.Input[str],
+        channels: list[pulumi.Output[str]],
+    ) -> None:
+        # async: a job the GPU worker never answered after every retry waits here; its verdict
+        # stays "escalation pending" (decided from the cheap signals) until someone looks.
+        metric = pulumi.Output.from_input(subscription).apply(
+            lambda sub: (
+                'resource.type = "pubsub_subscription" '
+                'AND metric.type = "pubsub.googleapis.com/subscription/num_undelivered_messages" '
+                f'AND resource.labels.subscription_id = "{sub}"'
+            )
+        )
+        gcp.monitoring.AlertPolicy(
+            f"{name}-dead-jobs",
+            project=project,
+            display_name=f"fakewatch {cfg.base_name}: escalation jobs dead-lettered",
+            combiner="OR",
+            conditions=[
+                {
+                    "display_name": "a GPU job exhausted its deliveries",
+                    "condition_threshold": {
+                        "filter": metric,
+                        "comparison": "COMPARISON_GT",
+                        "threshold_value": 0,
+                        "duration": "0s",
+                        "aggregations": [
+                            {"alignment_period": "300s", "per_series_aligner": "ALIGN_MAX"}
+                        ],
+                    },
+                }
+            ],
+            notification_channels=channels,
+            documentation={
+                "content": "The GPU worker did not answer a queued escalation after every "
+                "retry; the verdict keeps its pending escalation. Inspect the dead-letter "
+                "subscription and the worker's logs.",
+                "mime_type": "text/markdown",
+            },
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -1,4 +1,10 @@
-"""GcpScanner: everything bucket-triggered scanning needs on GCP, from one validated config."""
+"""GcpScanner: everything bucket-triggered scanning needs on GCP, from one validated config.
+
+With ``gpu.enabled`` the escalation endpoint is either a Vertex AI endpoint (``realtime``) or,
+with ``gpu.mode: async``, a job queue and a Cloud Run GPU worker that scales to zero
+(:mod:`fakewatch_iac.gcp.queued`), whose answers land in an answers bucket of their own and reach
+the same function through a second Eventarc trigger.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,18 @@ from fakewatch_iac import envvars
 from fakewatch_iac.artifacts import Artifact
 from fakewatch_iac.config import ScannerConfig
 from fakewatch_iac.gcp.buckets import GcsSpec, SecureGcsBucket
-from fakewatch_iac.gcp.function import ScannerFunction
+from fakewatch_iac.gcp.function import ScannerFunction, answers_trigger
 from fakewatch_iac.gcp.identity import ScannerIdentities
 from fakewatch_iac.gcp.monitoring import Observability
+from fakewatch_iac.gcp.queued import QueuedEscalation
 from fakewatch_iac.gcp.vertex import VertexEndpoint
 from fakewatch_iac.naming import labels, physical
 
 
 class GcpScanner(pulumi.ComponentResource):
     """Buckets, results topic, service accounts, function + Eventarc trigger, log bucket,
-    alert policies, optional Vertex AI endpoint and budget."""
+    alert policies, optional budget, and the optional escalation endpoint: Vertex AI
+    (realtime) or a queued Cloud Run GPU worker (async)."""
 
     def __init__(
         self,
@@ -48,6 +56,11 @@ class GcpScanner(pulumi.ComponentResource):
         self.results = bucket("results", GcsSpec(expire_days=cfg.results_retention_days))
         self.quarantine = bucket("quarantine", GcsSpec(versioned=True))
         self.source = bucket("source", GcsSpec(expire_days=None))
+        # async: the worker's answers, in a bucket of their own so that its finalized events
+        # are answers only; they expire with the verdicts they complete.
+        self.answers: SecureGcsBucket | None = None
+        if cfg.gpu.is_async:
+            self.answers = bucket("answers", GcsSpec(expire_days=cfg.results_retention_days))
         self.topic = gcp.pubsub.Topic(
             f"{name}-results",
             project=project,
@@ -75,7 +88,19 @@ class GcpScanner(pulumi.ComponentResource):
             opts=child,
         )
         self.endpoint: VertexEndpoint | None = None
-        if cfg.gpu.enabled:
+        self.queued: QueuedEscalation | None = None
+        if self.answers is not None:
+            self.queued = QueuedEscalation(
+                f"{name}-queued",
+                cfg,
+                project=project,
+                input_bucket=self.input_name,
+                answers_bucket=self.answers.name,
+                labels=lab,
+                opts=child,
+            )
+            grants += self.queued.grant_scanner(self.identities.scanner.member, self.answers.name)
+        elif cfg.gpu.enabled:
             self.endpoint = VertexEndpoint(
                 f"{name}-gpu", cfg, project=project, labels=lab, opts=child
             )
@@ -102,8 +127,27 @@ class GcpScanner(pulumi.ComponentResource):
             depends_on=grants,
             opts=child,
         )
+        self.answers_trigger: gcp.eventarc.Trigger | None = None
+        if self.answers is not None:
+            self.answers_trigger = answers_trigger(
+                f"{name}-answers-trigger",
+                cfg,
+                project=project,
+                function=self.function.function,
+                answers_bucket=self.answers.name,
+                trigger_account=self.identities.trigger,
+                labels=lab,
+                parent=self,
+            )
         self.observability = Observability(
-            f"{name}-ops", cfg, project=project, function_name=self.function.name, opts=child
+            f"{name}-ops",
+            cfg,
+            project=project,
+            function_name=self.function.name,
+            dead_letter_subscription=(
+                self.queued.dead_letter_hold.name if self.queued is not None else None
+            ),
+            opts=child,
         )
         self.register_outputs({"input_bucket": self.input_name})
 
@@ -119,6 +163,10 @@ class GcpScanner(pulumi.ComponentResource):
         }
         if self.endpoint is not None:
             env[envvars.ESCALATION_ENDPOINT] = self.endpoint.resource_name
+        if self.queued is not None and self.answers is not None:
+            env[envvars.ESCALATION_MODE] = "async"
+            env[envvars.ESCALATION_QUEUE] = self.queued.topic.id
+            env[envvars.ANSWERS_BUCKET] = self.answers.name
         if cfg.model_manifest is not None:
             env[envvars.MODEL_MANIFEST] = cfg.model_manifest.uri
         return env
