@@ -1,9 +1,11 @@
-"""Azurite (Blob service) in a subprocess, and a client pointed at it.
+"""Azurite (Blob and Queue services) in subprocesses, and clients pointed at them.
 
 Used by the tests, by ``fakewatch azure local --start-azurite`` and by the benchmark.
 Azurite is Microsoft's own emulator, installed from npm (``make emulators`` puts it in
-``.azurite/``); azure-storage-blob talks to it over real HTTP with the well-known
-development account's shared key, exactly as it talks to a storage account.
+``.azurite/``); azure-storage-blob and azure-storage-queue talk to it over real HTTP with the
+well-known development account's shared key, exactly as they talk to a storage account.
+:class:`Azurite` runs ``azurite-blob``; :class:`AzuriteQueue` runs ``azurite-queue`` (the
+Storage queue the queued escalation's jobs go through), with the same flags.
 
 Azurite rejects API versions newer than it knows unless started with
 ``--skipApiVersionCheck``; the SDK's newest version is therefore accepted here, and
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobServiceClient
+    from azure.storage.queue import QueueClient
 
 ACCOUNT = "devstoreaccount1"
 # Azurite's published development key (the same for every Azurite; not a secret).
@@ -33,6 +36,8 @@ ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 AZURITE_ENV = "AZURITE_BLOB"  # path of an azurite-blob executable, overriding the search
+AZURITE_QUEUE_ENV = "AZURITE_QUEUE"  # the same for azurite-queue
+_OVERRIDES = {"azurite-blob": AZURITE_ENV, "azurite-queue": AZURITE_QUEUE_ENV}
 
 
 def free_port() -> int:
@@ -41,35 +46,43 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def connection_string(endpoint: str) -> str:
-    """The development account's connection string for a blob endpoint (``http://host:port``)."""
-    return (
-        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-        f"BlobEndpoint={endpoint.rstrip('/')}/{ACCOUNT};"
-    )
+def connection_string(endpoint: str | None, queue_endpoint: str | None = None) -> str:
+    """The development account's connection string for a blob endpoint (``http://host:port``)
+    and, when given, a queue endpoint: one string serves BlobServiceClient and QueueClient."""
+    text = f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+    if endpoint:
+        text += f"BlobEndpoint={endpoint.rstrip('/')}/{ACCOUNT};"
+    if queue_endpoint:
+        text += f"QueueEndpoint={queue_endpoint.rstrip('/')}/{ACCOUNT};"
+    return text
 
 
-def find_azurite(start: Path | None = None) -> str:
-    """The ``azurite-blob`` executable: $AZURITE_BLOB, ``.azurite/`` above ``start``, PATH."""
-    explicit = os.environ.get(AZURITE_ENV)
+def find_azurite(start: Path | None = None, program: str = "azurite-blob") -> str:
+    """The ``azurite-blob`` (or ``azurite-queue``) executable: $AZURITE_BLOB
+    ($AZURITE_QUEUE), ``.azurite/`` above ``start``, PATH."""
+    override = _OVERRIDES.get(program, "")
+    explicit = os.environ.get(override) if override else None
     if explicit:
         return explicit
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        candidate = folder / ".azurite" / "node_modules" / ".bin" / "azurite-blob"
+        candidate = folder / ".azurite" / "node_modules" / ".bin" / program
         if candidate.exists():
             return str(candidate)
-    found = shutil.which("azurite-blob")
+    found = shutil.which(program)
     if found:
         return found
     raise FileNotFoundError(
-        "azurite-blob not found: run `make emulators` "
-        "(npm install --prefix .azurite azurite@3) or set AZURITE_BLOB"
+        f"{program} not found: run `make emulators` "
+        f"(npm install --prefix .azurite azurite@3) or set {override or 'PATH'}"
     )
 
 
 class Azurite:
     """``with Azurite() as endpoint: ...`` — started, waited for (bounded), then stopped."""
+
+    program = "azurite-blob"
+    service = "blob"  # its --<service>Host / --<service>Port flags
 
     def __init__(
         self, port: int | None = None, ready_timeout_s: float = 30.0, executable: str | None = None
@@ -86,11 +99,11 @@ class Azurite:
         return connection_string(self.endpoint)
 
     def command(self, location: str) -> list[str]:
-        exe = self.executable or find_azurite(Path(__file__).parent)
+        exe = self.executable or find_azurite(Path(__file__).parent, self.program)
         return [
             exe,
-            "--blobHost", "127.0.0.1",
-            "--blobPort", str(self.port),
+            f"--{self.service}Host", "127.0.0.1",
+            f"--{self.service}Port", str(self.port),
             "--location", location,
             "--disableTelemetry",
             "--skipApiVersionCheck",
@@ -111,12 +124,12 @@ class Azurite:
             if self.process.poll() is not None:
                 code = self.process.returncode
                 self.stop()
-                raise RuntimeError(f"azurite-blob exited with {code}")
+                raise RuntimeError(f"{self.program} exited with {code}")
             if self._answers():
                 return self.endpoint
             time.sleep(0.1)
         self.stop()
-        raise TimeoutError(f"azurite-blob not ready on {self.endpoint}")
+        raise TimeoutError(f"{self.program} not ready on {self.endpoint}")
 
     def _answers(self) -> bool:
         try:
@@ -147,11 +160,38 @@ class Azurite:
         self.stop()
 
 
+class AzuriteQueue(Azurite):
+    """``azurite-queue`` (the Queue service), started and stopped like :class:`Azurite`."""
+
+    program = "azurite-queue"
+    service = "queue"
+
+    @property
+    def connection_string(self) -> str:
+        return connection_string(None, self.endpoint)
+
+
 def emulator_client(endpoint: str, **client_kwargs: Any) -> BlobServiceClient:
     """A BlobServiceClient on the Azurite at ``endpoint`` (``http://127.0.0.1:<port>``)."""
     from azure.storage.blob import BlobServiceClient
 
     return BlobServiceClient.from_connection_string(connection_string(endpoint), **client_kwargs)
+
+
+def emulator_queue(queue_endpoint: str, name: str, **client_kwargs: Any) -> QueueClient:
+    """A QueueClient for queue ``name`` on the Azurite Queue service at ``queue_endpoint``."""
+    from azure.storage.queue import QueueClient
+
+    text = connection_string(None, queue_endpoint)
+    return QueueClient.from_connection_string(text, name, **client_kwargs)
+
+
+def ensure_queue(client: QueueClient) -> None:
+    """Create the queue if it does not exist yet."""
+    from azure.core.exceptions import ResourceExistsError
+
+    with contextlib.suppress(ResourceExistsError):
+        client.create_queue()
 
 
 def ensure_containers(client: BlobServiceClient, *names: str) -> None:
@@ -167,9 +207,12 @@ def ensure_containers(client: BlobServiceClient, *names: str) -> None:
 __all__ = [
     "ACCOUNT",
     "Azurite",
+    "AzuriteQueue",
     "connection_string",
     "emulator_client",
+    "emulator_queue",
     "ensure_containers",
+    "ensure_queue",
     "find_azurite",
     "free_port",
 ]
