@@ -24,3 +24,8 @@ if scanner.existing_account is not None:
     pulumi.export("lifecycleRules", scanner.lifecycle_rules())
 if scanner.endpoint is not None:
     pulumi.export("escalationScoringUri", scanner.endpoint.scoring_uri)
+if scanner.queued is not None:
+    pulumi.export("escalationQueueUrl", scanner.queued.queue_url)
+    pulumi.export("answersContainer", scanner.names.answers)
+    pulumi.export("gpuWorker", scanner.queued.app.name)
+    pulumi.export("gpuWorkerPrincipalId", scanner.queued.identity.principal_id)

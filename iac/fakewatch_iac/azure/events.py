@@ -1,5 +1,6 @@
 """Event Grid: BlobCreated on the input container -> the scan_blob function, with retries and
-dead-lettering; and the custom topic verdicts are published to."""
+dead-lettering (and, with gpu.mode async, BlobCreated under the answers container's
+``escalations/`` -> the same function); and the custom topic verdicts are published to."""
 
 from __future__ import annotations
 
@@ -61,12 +62,20 @@ class BlobCreatedSubscription(pulumi.ComponentResource):
         self.register_outputs({"topic": self.topic_name})
 
     def subscribe(
-        self, depends_on: list[pulumi.Resource]
+        self,
+        depends_on: list[pulumi.Resource],
+        *,
+        part: str = "subscription",
+        container: str | None = None,
+        prefix: str = "",
     ) -> eventgrid.SystemTopicEventSubscription:
-        """Create the subscription once the topic may write dead letters (role assigned)."""
+        """Create a subscription once the topic may write dead letters (role assigned): blobs
+        created in ``container`` (the input container by default) under ``prefix``."""
         name, account_id, input_container, dead_letter, function_id = self._args
+        container = container or input_container
+        subject = f"/blobServices/default/containers/{container}/blobs/{prefix}"
         return eventgrid.SystemTopicEventSubscription(
-            f"{name}-subscription",
+            f"{name}-{part}",
             resource_group_name=self.topic_group,
             system_topic_name=self.topic_name,
             destination={
@@ -77,7 +86,7 @@ class BlobCreatedSubscription(pulumi.ComponentResource):
             },
             filter={
                 "included_event_types": ["Microsoft.Storage.BlobCreated"],
-                "subject_begins_with": f"/blobServices/default/containers/{input_container}/blobs/",
+                "subject_begins_with": subject,
             },
             event_delivery_schema="EventGridSchema",
             retry_policy={

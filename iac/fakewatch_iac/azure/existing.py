@@ -129,6 +129,10 @@ class ExistingStorageAccount(pulumi.ComponentResource):
         self.account_id: pulumi.Input[str] = str(account.id)
         self.location: pulumi.Input[str] = str(account.location)
         self.blob_endpoint: pulumi.Input[str] = str(account.primary_endpoints.blob)
+        queue = getattr(account.primary_endpoints, "queue", None)
+        self.queue_endpoint: pulumi.Input[str] = str(
+            queue or f"https://{ref.name}.queue.core.windows.net/"
+        )
         self.container_ids: dict[str, pulumi.Input[str]] = {
             c: f"{account.id}/blobServices/default/containers/{c}" for c in reference
         }

@@ -63,7 +63,7 @@ class Alerts(pulumi.ComponentResource):
         resource_group_id: pulumi.Input[str],
         insights_id: pulumi.Input[str],
         system_topic_id: pulumi.Input[str],
-        subscription_name: pulumi.Input[str],
+        subscription_names: list[pulumi.Input[str]],
         tags: dict[str, str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -106,11 +106,11 @@ class Alerts(pulumi.ComponentResource):
             "Microsoft.EventGrid/systemTopics",
             "DeadLetteredCount",
             "Total",
-            "Events were dead-lettered: uploads were not scanned.",
+            "Events were dead-lettered: uploads (or GPU answers) were not processed.",
             # The topic may be shared with its owner's subscriptions: count only ours.
             dimensions=[
                 monitor.MetricDimensionArgs(
-                    name="EventSubscriptionName", operator="Include", values=[subscription_name]
+                    name="EventSubscriptionName", operator="Include", values=subscription_names
                 )
             ],
         )

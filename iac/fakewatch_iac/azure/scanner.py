@@ -5,6 +5,11 @@ quarantine, dead letters) accepts Entra ID only (shared keys off) and the scanne
 container-scoped roles there; the *runtime* account holds the Functions host state and the
 deployment package, which the managed identity owns entirely (it holds no media). Shared keys
 stay on for the runtime account because Pulumi uploads the package with the account key.
+
+With ``gpu.enabled`` the escalation endpoint is an Azure ML online endpoint (``realtime``) or,
+with ``gpu.mode: async``, a Storage queue drained by a scale-to-zero GPU worker on Container
+Apps (:mod:`fakewatch_iac.azure.queued`), which answers into an ``answers`` container that a
+second Event Grid subscription brings back to the function.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from fakewatch_iac.azure.events import BlobCreatedSubscription, results_topic
 from fakewatch_iac.azure.existing import ExistingStorageAccount, lookup_account, lookup_topic
 from fakewatch_iac.azure.function import PACKAGE_CONTAINER, FlexFunctionApp
 from fakewatch_iac.azure.monitoring import Alerts, Telemetry
+from fakewatch_iac.azure.queued import QueuedEscalation, worker_environment
 from fakewatch_iac.azure.storage import Expiry, SecureStorageAccount, arm_json, lifecycle_rules
 from fakewatch_iac.config import ScannerConfig
 from fakewatch_iac.naming import guid, physical, tags
@@ -85,8 +91,20 @@ class AzureScanner(pulumi.ComponentResource):
         self.results_topic = results_topic(
             f"{name}-results", cfg, resource_group=rg, tags=t, parent=self
         )
+        self.queued: QueuedEscalation | None = None
+        if cfg.gpu.is_async:
+            self.queued = QueuedEscalation(
+                f"{name}-queued",
+                cfg,
+                resource_group=rg,
+                data_account=self.data.name,
+                data_group=self._data_group(rg),
+                queue_endpoint=self.data.queue_endpoint,
+                tags=t,
+                opts=child,
+            )
         self.endpoint: MlOnlineEndpoint | None = None
-        if cfg.gpu.enabled:
+        if cfg.gpu.enabled and not cfg.gpu.is_async:
             self.endpoint = MlOnlineEndpoint(
                 f"{name}-gpu",
                 cfg,
@@ -131,6 +149,18 @@ class AzureScanner(pulumi.ComponentResource):
             self.events.principal_id,
         )
         self.subscription = self.events.subscribe([dead_letter_grant, self.function.app])
+        watched: list[pulumi.Input[str]] = [self.subscription.name]
+        self.answers_subscription = None
+        if self.queued is not None:
+            self._worker(name, rg, t)
+            # The worker's answers come back to the same function, like uploads do.
+            self.answers_subscription = self.events.subscribe(
+                [dead_letter_grant, self.function.app],
+                part="answers",
+                container=self.names.answers,
+                prefix=envvars.ANSWER_PREFIX,
+            )
+            watched.append(self.answers_subscription.name)
         self._read_gating(name)
         self.alerts = Alerts(
             f"{name}-alerts",
@@ -139,7 +169,7 @@ class AzureScanner(pulumi.ComponentResource):
             resource_group_id=self.group.id,
             insights_id=self.telemetry.insights.id,
             system_topic_id=self.events.topic_id,
-            subscription_name=self.subscription.name,
+            subscription_names=watched,
             tags=t,
             opts=child,
         )
@@ -155,15 +185,16 @@ class AzureScanner(pulumi.ComponentResource):
         child: pulumi.ResourceOptions,
     ) -> SecureStorageAccount | ExistingStorageAccount:
         cfg, names = self.cfg, self.names
-        models = self._manifest_container()
+        models = self._model_containers()
+        own = [*names.all(), *([names.answers] if cfg.gpu.is_async else [])]
         if self.existing_account is not None:
             theirs = [names.input] if cfg.azure.existing_input_container else []
             return ExistingStorageAccount(
                 f"{name}-data",
                 cfg,
                 self.existing_account,
-                create=[c for c in names.all() if c not in theirs],
-                reference=theirs + ([models] if models else []),
+                create=[c for c in own if c not in theirs],
+                reference=theirs + models,
                 opts=child,
             )
         return SecureStorageAccount(
@@ -171,7 +202,7 @@ class AzureScanner(pulumi.ComponentResource):
             account_name=subscription_id.apply(lambda s: account_name(cfg, s, "data")),
             resource_group=rg,
             location=cfg.region,
-            containers=[*names.all(), *([models] if models else [])],
+            containers=[*own, *models],
             expiries=self.expiries(),
             shared_key_access=False,
             tags=t,
@@ -179,11 +210,15 @@ class AzureScanner(pulumi.ComponentResource):
         )
 
     def expiries(self) -> list[Expiry]:
-        """Verdicts expire after the retention period; dead letters after 30 days."""
-        return [
+        """Verdicts (and async answers) expire after the retention period; dead letters after
+        30 days."""
+        expiries = [
             Expiry(f"{self.names.results}/", self.cfg.results_retention_days),
             Expiry(f"{self.names.dead_letter}/", 30),
         ]
+        if self.cfg.gpu.is_async:
+            expiries.append(Expiry(f"{self.names.answers}/", self.cfg.results_retention_days))
+        return expiries
 
     def lifecycle_rules(self) -> list[dict[str, Any]]:
         """The retention rules in ARM's JSON, to merge into a brought account's policy."""
@@ -192,6 +227,15 @@ class AzureScanner(pulumi.ComponentResource):
     def _manifest_container(self) -> str | None:
         ref = self.cfg.model_manifest
         return ref.bucket if ref is not None and ref.kind == "store" else None
+
+    def _worker_model_container(self) -> str | None:
+        ref = self.cfg.gpu.worker_manifest
+        return ref.bucket if ref is not None else None
+
+    def _model_containers(self) -> list[str]:
+        """Containers holding models (the scanner's manifest, the async worker's): read only."""
+        found = [self._manifest_container(), self._worker_model_container()]
+        return list(dict.fromkeys(c for c in found if c is not None))
 
     def _data_group(self, own: pulumi.Output[str]) -> pulumi.Input[str]:
         existing = self.cfg.azure.existing_account
@@ -272,6 +316,22 @@ class AzureScanner(pulumi.ComponentResource):
                     f"{name}-scanner-model", data[models], roles.STORAGE_BLOB_DATA_READER, me
                 )
             )
+        if self.queued is not None:
+            # Add jobs to the queue (that queue only), read answers (that container only).
+            grants += [
+                self._assign(
+                    f"{name}-scanner-send-jobs",
+                    self.queued.queue.id,
+                    roles.STORAGE_QUEUE_DATA_MESSAGE_SENDER,
+                    me,
+                ),
+                self._assign(
+                    f"{name}-scanner-answers",
+                    data[names.answers],
+                    roles.STORAGE_BLOB_DATA_READER,
+                    me,
+                ),
+            ]
         runtime = self.runtime.account_id
         for part, role in (
             ("blob", roles.STORAGE_BLOB_DATA_OWNER),
@@ -300,6 +360,33 @@ class AzureScanner(pulumi.ComponentResource):
                 )
             )
         return grants
+
+    def _worker(self, name: str, rg: pulumi.Output[str], t: dict[str, str]) -> None:
+        """async: the worker's roles, then its Container App (which needs them to start)."""
+        queued, names = self.queued, self.names
+        assert queued is not None
+        data = self.data.container_ids
+        containers = {"input": data[names.input], "answers": data[names.answers]}
+        model = self._worker_model_container()
+        if model is not None:
+            containers["model"] = data[model]
+        grants = queued.grant_worker(
+            self._assign, containers=containers, subscription_id=self.subscription_id
+        )
+        queued.worker(
+            resource_group=rg,
+            workspace_id=self.telemetry.workspace.id,
+            environment=worker_environment(
+                self.cfg,
+                queue_url=queued.queue_url,
+                blob_endpoint=self.data.blob_endpoint,
+                client_id=queued.identity.client_id,
+                input_container=names.input,
+                answers_container=names.answers,
+            ),
+            tags=t,
+            depends_on=grants,
+        )
 
     def _read_gating(self, name: str) -> None:
         if not self.cfg.read_gating.enabled:
@@ -333,6 +420,10 @@ class AzureScanner(pulumi.ComponentResource):
         }
         if self.endpoint is not None:
             settings[envvars.ESCALATION_ENDPOINT] = self.endpoint.scoring_uri
+        if self.queued is not None:
+            settings[envvars.ESCALATION_MODE] = "async"
+            settings[envvars.ESCALATION_QUEUE] = self.queued.queue_url
+            settings[envvars.ANSWERS_BUCKET] = self.names.answers
         if cfg.model_manifest is not None:
             settings[envvars.MODEL_MANIFEST] = cfg.model_manifest.uri
         return settings

@@ -57,6 +57,7 @@ class SecureStorageAccount(pulumi.ComponentResource):
         self.account_id = self.account.id
         self.location: pulumi.Input[str] = location
         self.blob_endpoint = self.account.primary_endpoints.apply(lambda e: e.blob)
+        self.queue_endpoint = self.account.primary_endpoints.apply(lambda e: e.queue)
         props = storage.BlobServiceProperties(
             f"{name}-blob-service",
             account_name=self.name,

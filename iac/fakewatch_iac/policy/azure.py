@@ -1,8 +1,10 @@
-"""Azure rules: what "secure by default" means for the Blob -> Event Grid -> Functions scanner."""
+"""Azure rules: what "secure by default" means for the Blob -> Event Grid -> Functions scanner,
+and, with ``gpu.mode: async``, for the queued GPU worker on Container Apps (``gpu-async``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from fakewatch_iac.azure import roles
 from fakewatch_iac.policy.core import (
@@ -29,6 +31,11 @@ WORKSPACE = "azure-native:operationalinsights:Workspace"
 ALERT = "azure-native:monitor:MetricAlert"
 BUDGET = "azure-native:consumption:Budget"
 BLOB = "azure-native:storage:Blob"
+QUEUE = "azure-native:storage:Queue"
+CONTAINER_APP = "azure-native:app:ContainerApp"
+ENVIRONMENT = "azure-native:app:ManagedEnvironment"
+ML_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
+WORKER_COMMAND = ["python", "-m", "fakewatch_azure.worker"]
 RUNTIME_ONLY_ROLES = {
     roles.STORAGE_BLOB_DATA_OWNER,
     roles.STORAGE_QUEUE_DATA_CONTRIBUTOR,
@@ -54,13 +61,27 @@ def scanner_principal(stack: Stack) -> str:
     return str(uami.out("principalId"))
 
 
+def _subject_container(sub: Resource) -> str:
+    subject = str(sub.get("filter", "subjectBeginsWith", default=""))
+    return subject.removeprefix("/blobServices/default/containers/").split("/", 1)[0]
+
+
+def scan_subscription(stack: Stack) -> Resource:
+    """The subscription that delivers uploads (not the async answers one)."""
+    answers = app_settings(stack).get("FAKEWATCH_ANSWERS_BUCKET")
+    found = [s for s in stack.of(SUBSCRIPTION) if _subject_container(s) != answers]
+    if len(found) != 1:
+        raise LookupError(f"expected exactly one upload subscription, found {len(found)}")
+    return found[0]
+
+
 def data_account_id(stack: Stack) -> str:
     """The account whose events trigger the scanner: its system topic's source, or (a topic the
     stack did not create) the account the subscription dead-letters to."""
     topics = stack.of(SYSTEM_TOPIC)
     if topics:
         return str(topics[0].inputs.get("source"))
-    sub = stack.one(SUBSCRIPTION)
+    sub = scan_subscription(stack)
     return str(sub.get("deadLetterWithResourceIdentity", "deadLetterDestination", "resourceId"))
 
 
@@ -82,8 +103,7 @@ def covers(scope: str, resource: str) -> bool:
 
 
 def input_container(stack: Stack) -> str:
-    subject = str(stack.one(SUBSCRIPTION).get("filter", "subjectBeginsWith", default=""))
-    return subject.removeprefix("/blobServices/default/containers/").split("/", 1)[0]
+    return _subject_container(scan_subscription(stack))
 
 
 def model_container(stack: Stack) -> str | None:
@@ -151,23 +171,26 @@ def function_secure(stack: Stack) -> Iterator[Finding]:
 
 
 def trigger_wiring(stack: Stack) -> Iterator[Finding]:
-    sub = stack.one(SUBSCRIPTION)
+    scan_subscription(stack)  # exactly one subscription delivers uploads
     fn_id = f"{app(stack).id}/functions/scan_blob"
-    if (
-        sub.get("destination", "endpointType") != "AzureFunction"
-        or sub.get("destination", "resourceId") != fn_id
-    ):
-        yield _f("trigger", sub, "events do not go to the scan_blob function")
-    if sub.get("filter", "includedEventTypes") != ["Microsoft.Storage.BlobCreated"]:
-        yield _f("trigger", sub, "subscription is not limited to BlobCreated")
-    if not str(sub.get("filter", "subjectBeginsWith", default="")).startswith(
-        "/blobServices/default/containers/"
-    ):
-        yield _f("trigger", sub, "subscription is not limited to the input container")
-    if not sub.get("deadLetterWithResourceIdentity", "deadLetterDestination", "blobContainerName"):
-        yield _f("dead-letter", sub, "undeliverable events are dropped (no dead-lettering)")
-    if not sub.get("retryPolicy", "maxDeliveryAttempts"):
-        yield _f("trigger", sub, "no retry policy")
+    for sub in stack.of(SUBSCRIPTION):
+        if (
+            sub.get("destination", "endpointType") != "AzureFunction"
+            or sub.get("destination", "resourceId") != fn_id
+        ):
+            yield _f("trigger", sub, "events do not go to the scan_blob function")
+        if sub.get("filter", "includedEventTypes") != ["Microsoft.Storage.BlobCreated"]:
+            yield _f("trigger", sub, "subscription is not limited to BlobCreated")
+        if not str(sub.get("filter", "subjectBeginsWith", default="")).startswith(
+            "/blobServices/default/containers/"
+        ):
+            yield _f("trigger", sub, "subscription is not limited to one container")
+        if not sub.get(
+            "deadLetterWithResourceIdentity", "deadLetterDestination", "blobContainerName"
+        ):
+            yield _f("dead-letter", sub, "undeliverable events are dropped (no dead-lettering)")
+        if not sub.get("retryPolicy", "maxDeliveryAttempts"):
+            yield _f("trigger", sub, "no retry policy")
 
 
 def least_privilege(stack: Stack) -> Iterator[Finding]:
@@ -180,6 +203,7 @@ def least_privilege(stack: Stack) -> Iterator[Finding]:
         input_container(stack),
         settings.get("FAKEWATCH_RESULTS_BUCKET"),
         settings.get("FAKEWATCH_QUARANTINE_BUCKET"),
+        settings.get("FAKEWATCH_ANSWERS_BUCKET"),  # async: the worker's answers, read only
     }
     model = model_container(stack)
     runtime = {a.id for a in runtime_accounts(stack)}
@@ -207,8 +231,11 @@ def least_privilege(stack: Stack) -> Iterator[Finding]:
 
 
 def read_gating_tags(stack: Stack) -> Iterator[Finding]:
-    """Only the scanner's custom role may write blob index tags on the data account."""
+    """Only the scanner's custom role may write blob index tags on the data account; nobody but
+    the scanner (and the async GPU worker, which scores uploads before any verdict) reads
+    untagged uploads."""
     me = scanner_principal(stack)
+    worker = worker_principal(stack)
     tag_roles = {
         d.inputs.get("roleDefinitionId")
         for d in stack.of(DEFINITION)
@@ -231,6 +258,7 @@ def read_gating_tags(stack: Stack) -> Iterator[Finding]:
             _role_guid(a) == roles.STORAGE_BLOB_DATA_READER
             and covers(str(a.inputs.get("scope", "")), uploads)
             and a.inputs.get("condition") != roles.READ_GATING_CONDITION
+            and (worker is None or a.inputs.get("principalId") != worker)
         ):
             yield _f("read-gating", a, "reader sees blobs the scanner has not allowed")
 
@@ -256,6 +284,175 @@ def logs_and_alerts(stack: Stack) -> Iterator[Finding]:
             yield _f("alarms", "stack", f"no alert on {what}")
 
 
+def worker_app(stack: Stack) -> Resource | None:
+    """The queued escalation worker (gpu.mode async): the Container App."""
+    apps = stack.of(CONTAINER_APP)
+    return apps[0] if apps else None
+
+
+def worker_principal(stack: Stack) -> str | None:
+    worker = worker_app(stack)
+    if worker is None:
+        return None
+    ids = as_list(worker.get("identity", "userAssignedIdentities"))
+    uami = next((r for r in stack.resources if ids and r.id == ids[0]), None)
+    return str(uami.out("principalId")) if uami is not None else None
+
+
+def worker_settings(stack: Stack) -> dict[str, str]:
+    worker = worker_app(stack)
+    containers = as_list(worker.get("template", "containers")) if worker else []
+    return {e["name"]: e.get("value", "") for c in containers for e in as_list(c.get("env"))}
+
+
+def jobs_queue(stack: Stack) -> Resource | None:
+    url = app_settings(stack).get("FAKEWATCH_ESCALATION_QUEUE", "")
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    return next((q for q in stack.of(QUEUE) if name and q.out("name") == name), None)
+
+
+def gpu_async(stack: Stack) -> Iterator[Finding]:
+    """gpu.mode async: a worker on a serverless GPU profile that scales from zero on the jobs
+    queue with its managed identity, cannot be called, holds its few roles and nothing else;
+    the function may add jobs to that queue and read the answers, which reach it by Event Grid."""
+    worker = worker_app(stack)
+    asked = app_settings(stack).get("FAKEWATCH_ESCALATION_MODE") == "async"
+    if worker is None:
+        if asked:
+            yield _f("gpu-async", "stack", "async escalation without a GPU worker to answer it")
+        return
+    if not asked:
+        yield _f("gpu-async", worker, "a GPU worker, but the function does not queue jobs")
+    queue = jobs_queue(stack)
+    if queue is None:
+        yield _f("gpu-async", worker, "the function's job queue is not in the stack")
+    yield from _worker_platform(stack, worker)
+    yield from _worker_scaling(stack, worker, queue)
+    yield from _worker_roles(stack, worker, queue)
+    yield from _scanner_queue_side(stack, queue)
+    for endpoint in stack.of(ML_ENDPOINT):
+        yield _f("gpu-async", endpoint, "an Azure ML endpoint idles beside the queued worker")
+
+
+def _worker_platform(stack: Stack, worker: Resource) -> Iterator[Finding]:
+    environment = next(
+        (e for e in stack.of(ENVIRONMENT) if e.id == worker.inputs.get("managedEnvironmentId")),
+        None,
+    )
+    profiles = {
+        p.get("name"): str(p.get("workloadProfileType"))
+        for p in as_list(environment.inputs.get("workloadProfiles") if environment else None)
+    }
+    if not profiles.get(worker.inputs.get("workloadProfileName"), "").startswith(
+        "Consumption-GPU-"
+    ):
+        yield _f("gpu-async", worker, "the worker does not run on a serverless GPU profile")
+    if worker.get("configuration", "ingress"):
+        yield _f("gpu-async", worker, "the worker has ingress: it pulls jobs, nothing calls it")
+    if worker.get("configuration", "secrets"):
+        yield _f("gpu-async", worker, "the worker holds secrets: it authenticates by identity")
+    for registry in as_list(worker.get("configuration", "registries")):
+        if not registry.get("identity") or registry.get("passwordSecretRef"):
+            yield _f("gpu-async", worker, "the image is pulled with a password, not AcrPull")
+    if worker.get("identity", "type") != "UserAssigned":
+        yield _f("gpu-async", worker, "the worker has no user-assigned identity")
+    container: dict[str, Any] = next(iter(as_list(worker.get("template", "containers"))), {})
+    if container.get("command") != WORKER_COMMAND:
+        yield _f("gpu-async", worker, f"the worker runs {container.get('command')!r}")
+
+
+def _worker_scaling(stack: Stack, worker: Resource, queue: Resource | None) -> Iterator[Finding]:
+    scale = worker.get("template", "scale") or {}
+    if scale.get("minReplicas") != 0:
+        yield _f("gpu-async", worker, f"min replicas {scale.get('minReplicas')}: async scales to 0")
+    if not scale.get("maxReplicas"):
+        yield _f("gpu-async", worker, "no maximum replica count on the GPU worker")
+    identities = set(as_list(worker.get("identity", "userAssignedIdentities")))
+    account = stack.of(ACCOUNT)
+    names = {a.out("name") for a in account} | {data_account_id(stack).rsplit("/", 1)[-1]}
+    rules = [r.get("custom") or {} for r in as_list(scale.get("rules"))]
+    if not any(
+        r.get("type") == "azure-queue"
+        and queue is not None
+        and (r.get("metadata") or {}).get("queueName") == queue.out("name")
+        and (r.get("metadata") or {}).get("accountName") in names
+        and (r.get("metadata") or {}).get("queueLength")
+        and r.get("identity") in identities
+        and not r.get("auth")
+        for r in rules
+    ):
+        yield _f(
+            "gpu-async", worker, "no azure-queue rule on the jobs queue with the worker's identity"
+        )
+
+
+def _worker_roles(stack: Stack, worker: Resource, queue: Resource | None) -> Iterator[Finding]:
+    principal = worker_principal(stack)
+    data_id = data_account_id(stack)
+    settings = app_settings(stack)
+    inp, answers = input_container(stack), settings.get("FAKEWATCH_ANSWERS_BUCKET")
+    wanted = {
+        (str(queue.id) if queue else "", roles.STORAGE_QUEUE_DATA_MESSAGE_PROCESSOR),
+        (f"{data_id}/blobServices/default/containers/{inp}", roles.STORAGE_BLOB_DATA_READER),
+        (
+            f"{data_id}/blobServices/default/containers/{answers}",
+            roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+        ),
+    }
+    model = worker_settings(stack).get("FAKEWATCH_MODEL_MANIFEST", "")
+    if model.startswith("az://"):
+        container = model[len("az://") :].split("/", 1)[0]
+        wanted.add(
+            (
+                f"{data_id}/blobServices/default/containers/{container}",
+                roles.STORAGE_BLOB_DATA_READER,
+            )
+        )
+    found = set()
+    for a in stack.of(ASSIGNMENT):
+        if a.inputs.get("principalId") != principal:
+            continue
+        pair = (str(a.inputs.get("scope", "")), _role_guid(a))
+        registry = "/providers/Microsoft.ContainerRegistry/registries/" in pair[0]
+        if pair in wanted:
+            found.add(pair)
+        elif not (registry and pair[1] == roles.ACR_PULL):
+            yield _f("worker-scope", a, f"the GPU worker holds role {pair[1]} on {pair[0]}")
+    for scope, role in sorted(wanted - found):
+        yield _f("worker-scope", worker, f"the GPU worker lacks role {role} on {scope}")
+    env = worker_settings(stack)
+    if env.get("FAKEWATCH_SERVE_URI_PREFIXES") != f"az://{inp}/":
+        yield _f("worker-scope", worker, "the worker may read outside the input container")
+    if env.get("FAKEWATCH_SERVE_ANSWER_PREFIXES") != f"az://{answers}/escalations/":
+        yield _f("worker-scope", worker, "the worker may write outside answers/escalations/")
+    if env.get("FAKEWATCH_ESCALATION_QUEUE") != settings.get("FAKEWATCH_ESCALATION_QUEUE"):
+        yield _f("gpu-async", worker, "the worker drains another queue than the function fills")
+
+
+def _scanner_queue_side(stack: Stack, queue: Resource | None) -> Iterator[Finding]:
+    me = scanner_principal(stack)
+    data_id = data_account_id(stack)
+    answers = app_settings(stack).get("FAKEWATCH_ANSWERS_BUCKET")
+    held = {
+        (str(a.inputs.get("scope", "")), _role_guid(a))
+        for a in stack.of(ASSIGNMENT)
+        if a.inputs.get("principalId") == me
+    }
+    for scope, role in held:
+        if role == roles.STORAGE_QUEUE_DATA_MESSAGE_SENDER and (
+            queue is None or scope != str(queue.id)
+        ):
+            yield _f("gpu-async", "scanner", f"the function may send to {scope}")
+    if queue is not None and (str(queue.id), roles.STORAGE_QUEUE_DATA_MESSAGE_SENDER) not in held:
+        yield _f("gpu-async", "scanner", "the function may not add jobs to the queue")
+    answers_scope = f"{data_id}/blobServices/default/containers/{answers}"
+    if (answers_scope, roles.STORAGE_BLOB_DATA_READER) not in held:
+        yield _f("gpu-async", "scanner", "the function may not read the answers")
+    prefix = f"/blobServices/default/containers/{answers}/blobs/escalations/"
+    if not any(s.get("filter", "subjectBeginsWith") == prefix for s in stack.of(SUBSCRIPTION)):
+        yield _f("gpu-async", "stack", "no Event Grid subscription brings answers back")
+
+
 RULES: dict[str, Check] = {
     "api-names": api_field_names,
     "storage": storage_secure,
@@ -264,6 +461,7 @@ RULES: dict[str, Check] = {
     "least-privilege": least_privilege,
     "read-gating": read_gating_tags,
     "logs-and-alerts": logs_and_alerts,
+    "gpu-async": gpu_async,
 }
 
 
