@@ -208,6 +208,20 @@ def test_ml_endpoint_with_autoscale(stack: Stack) -> None:
     assert endpoint.get("properties", "authMode") == "AADToken"
 
 
+def test_ml_environment_routes_are_the_serving_images(stack: Stack) -> None:
+    """Azure ML probes and scores on the routes the image's azureml contract serves."""
+    from fakewatch_serve.contracts import contract_for
+
+    contract = contract_for("azureml")
+    environment = stack.one("azure-native:machinelearningservices:EnvironmentVersion")
+    routes = environment.get("properties", "inferenceConfig")
+    assert routes == {
+        "livenessRoute": {"path": contract.liveness_route, "port": contract.port},
+        "readinessRoute": {"path": contract.readiness_route, "port": contract.port},
+        "scoringRoute": {"path": contract.predict_route, "port": contract.port},
+    }
+
+
 def test_minimal_stack_passes(zip_path: Path, iac_deploy) -> None:
     minimal = {"azure-native:location": "northeurope", "fakewatch:artifactPath": str(zip_path)}
     stack = iac_deploy("azure", minimal, region="northeurope")

@@ -11,6 +11,7 @@ from fakewatch_iac.config import ScannerConfig
 from fakewatch_iac.naming import physical
 
 DEPLOYMENT = "primary"
+SERVING_PORT = 5001  # providers/azure/serving/Dockerfile: EXPOSE 5001, /live, /ready, /score
 
 
 class MlOnlineEndpoint(pulumi.ComponentResource):
@@ -69,10 +70,11 @@ class MlOnlineEndpoint(pulumi.ComponentResource):
             properties={
                 "image": gpu.image_uri,
                 "os_type": "Linux",
+                # The serving image's azureml contract (fakewatch_serve.contracts).
                 "inference_config": {
-                    "liveness_route": {"path": "/health", "port": 8080},
-                    "readiness_route": {"path": "/health", "port": 8080},
-                    "scoring_route": {"path": "/score", "port": 8080},
+                    "liveness_route": {"path": "/live", "port": SERVING_PORT},
+                    "readiness_route": {"path": "/ready", "port": SERVING_PORT},
+                    "scoring_route": {"path": "/score", "port": SERVING_PORT},
                 },
             },
             opts=child,
