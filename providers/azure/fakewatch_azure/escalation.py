@@ -7,25 +7,42 @@
 ``azureml-model-deployment`` pins a deployment when traffic is split (blue/green).
 
 :func:`azureml_escalation` adds the deadline, retries and circuit breaker of
-:class:`fakewatch.resilience.ResilientEscalation`.
+:class:`fakewatch.resilience.ResilientEscalation`. An object too large to inline (over the
+container's default request limit of 25 MiB once Base64-encoded) is sent by reference,
+``{"uri": "az://...", "sha256": ...}``, and the container reads it itself.
+
+The asynchronous (scale-to-zero) mode queues jobs for a GPU worker instead:
+:func:`queued_escalation`, :mod:`fakewatch_azure.jobs`, :mod:`fakewatch_azure.worker`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+import base64
+import logging
 from typing import Any
 
-from fakewatch import settings
+from fakewatch import settings as fw_settings
 from fakewatch.errors import ConfigError, EscalationUnavailable, TransientError
-from fakewatch.ports.escalation import EscalationClient, EscalationRequest
+from fakewatch.ports.escalation import (
+    ANSWER_PREFIX,
+    EscalationClient,
+    EscalationRequest,
+    QueuedEscalation,
+)
 from fakewatch.resilience import CircuitBreaker, ResilientEscalation
+from fakewatch.settings import Settings
 from fakewatch.signals.base import SignalResult
+from fakewatch_azure.jobs import StorageJobQueue
+from fakewatch_serve.contracts import contract_for
 from fakewatch_serve.wire import decode_predictions, request_document
 
+log = logging.getLogger(__name__)
+
 SCOPE = "https://ml.azure.com/.default"
-KEY_SETTING = settings.ESCALATION_KEY  # read through Settings.extra
-DEPLOYMENT_SETTING = settings.ESCALATION_DEPLOYMENT
+KEY_SETTING = fw_settings.ESCALATION_KEY  # read through Settings.extra
+DEPLOYMENT_SETTING = fw_settings.ESCALATION_DEPLOYMENT
+# Larger bodies go by reference: the serving container's default request limit on Azure ML.
+INLINE_LIMIT = contract_for("azureml").max_request_bytes
 _TRANSIENT = {408, 429, 500, 502, 503, 504}
 
 
@@ -77,7 +94,7 @@ class AzureMLEscalation(EscalationClient):
     def escalate(self, request: EscalationRequest) -> SignalResult:
         import requests
 
-        body = request_document([request], by_reference=self.by_reference)
+        body = request_document([request], by_reference=self._by_reference(request))
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self._bearer()}"}
         if self.deployment:
             headers["azureml-model-deployment"] = self.deployment
@@ -94,6 +111,13 @@ class AzureMLEscalation(EscalationClient):
             raise EscalationUnavailable(message)
         (result,) = decode_predictions(response.content, expected=1)
         return result
+
+    def _by_reference(self, request: EscalationRequest) -> bool:
+        """By reference when asked, when there are no bytes, or when they are too large to
+        inline (the container reads ``az://`` URIs under ``FAKEWATCH_SERVE_URI_PREFIXES``)."""
+        if request.data is None or self.by_reference:
+            return True
+        return len(base64.b64encode(request.data)) + 256 > INLINE_LIMIT
 
 
 def azureml_escalation(
@@ -122,24 +146,65 @@ def azureml_escalation(
 
 
 def escalation_from_settings(
-    endpoint: str | None, timeout_s: float, env: Mapping[str, str] | None = None
-) -> ResilientEscalation | None:
-    """From ``FAKEWATCH_ESCALATION_ENDPOINT`` (the scoring URI), ``..._TIMEOUT_S``,
-    ``..._MODE`` (``async``: send blob URIs), and optionally ``FAKEWATCH_ESCALATION_KEY``
-    (else the managed identity's token) and ``FAKEWATCH_ESCALATION_DEPLOYMENT``."""
-    if not endpoint:
-        return None
-    env = os.environ if env is None else env
-    mode = env.get(settings.ESCALATION_MODE, "realtime") or "realtime"
+    settings: Settings, *, credential: Any = None
+) -> EscalationClient | None:
+    """The escalation client ``FAKEWATCH_ESCALATION_*`` asks for, or None.
+
+    ``realtime`` (default): the Azure ML scoring URI ``FAKEWATCH_ESCALATION_ENDPOINT``, with
+    ``FAKEWATCH_ESCALATION_KEY`` (else a managed-identity token) and optionally
+    ``FAKEWATCH_ESCALATION_DEPLOYMENT``; objects too large to inline go by reference.
+    ``async``: jobs on the Storage queue ``FAKEWATCH_ESCALATION_QUEUE`` (its URL, used with the
+    managed identity, or its name with ``FAKEWATCH_AZURE_CONNECTION_STRING``) for the
+    scale-to-zero GPU worker, answers under
+    ``az://<FAKEWATCH_ANSWERS_BUCKET or the results container>/escalations/``.
+    ``credential`` replaces ``DefaultAzureCredential`` (tests)."""
+    mode = settings.escalation_mode
     if mode not in ("realtime", "async"):
-        raise ConfigError(f"{settings.ESCALATION_MODE}: {mode!r} is not 'realtime' or 'async'")
+        raise ConfigError(f"{fw_settings.ESCALATION_MODE}: {mode!r} is not 'realtime' or 'async'")
+    timeout_s = settings.escalation_timeout_s
+    if mode == "async":
+        return queued_escalation(settings, credential=credential)
+    if not settings.escalation_endpoint:
+        return None
     return azureml_escalation(
-        endpoint,
-        key=env.get(KEY_SETTING) or None,
-        deployment=env.get(DEPLOYMENT_SETTING) or None,
+        settings.escalation_endpoint,
+        key=settings.extra.get(KEY_SETTING) or None,
+        credential=credential,
+        deployment=settings.extra.get(DEPLOYMENT_SETTING) or None,
         timeout_s=timeout_s,
-        by_reference=mode == "async",
     )
 
 
-__all__ = ["AzureMLEscalation", "azureml_escalation", "escalation_from_settings"]
+def queued_escalation(settings: Settings, *, credential: Any = None) -> ResilientEscalation:
+    """``async`` mode: a :class:`QueuedEscalation` on a :class:`StorageJobQueue`, with the
+    deadline, retries and circuit breaker of :class:`ResilientEscalation`."""
+    if not settings.escalation_queue:
+        raise ConfigError(
+            f"{fw_settings.ESCALATION_MODE}=async needs {fw_settings.ESCALATION_QUEUE} "
+            "(the Storage queue of the GPU worker's jobs: its URL, or its name with "
+            f"{fw_settings.AZURE_CONNECTION_STRING})"
+        )
+    if settings.escalation_endpoint:
+        log.warning(
+            "%s is not used in async mode; jobs go to the queue %s",
+            fw_settings.ESCALATION_ENDPOINT,
+            settings.escalation_queue,
+        )
+    timeout_s = settings.escalation_timeout_s
+    queue = StorageJobQueue(
+        settings.escalation_queue,
+        connection_string=settings.extra.get(fw_settings.AZURE_CONNECTION_STRING) or None,
+        credential=credential,
+        timeout_s=timeout_s,
+    )
+    answers = settings.answers_bucket or settings.results_bucket
+    inner = QueuedEscalation(queue, f"az://{answers}/{ANSWER_PREFIX}")
+    return ResilientEscalation(inner, timeout_s=timeout_s, retries=2)
+
+
+__all__ = [
+    "AzureMLEscalation",
+    "azureml_escalation",
+    "escalation_from_settings",
+    "queued_escalation",
+]

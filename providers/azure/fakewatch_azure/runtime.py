@@ -9,7 +9,12 @@ Settings (``FAKEWATCH_*``, see :mod:`fakewatch.settings`): ``FAKEWATCH_RESULTS_B
 results container), ``FAKEWATCH_QUARANTINE_BUCKET``, ``FAKEWATCH_RESULT_TOPIC`` (an Event
 Grid topic endpoint), ``FAKEWATCH_EVENTGRID_KEY`` (else Entra ID), and the storage account:
 ``FAKEWATCH_AZURE_ACCOUNT_URL`` with the managed identity, or
-``FAKEWATCH_AZURE_CONNECTION_STRING`` (local runs, Azurite).
+``FAKEWATCH_AZURE_CONNECTION_STRING`` (local runs, Azurite). Escalation:
+``FAKEWATCH_ESCALATION_MODE`` ``realtime`` (the Azure ML scoring URI
+``FAKEWATCH_ESCALATION_ENDPOINT``) or ``async`` (jobs on the Storage queue
+``FAKEWATCH_ESCALATION_QUEUE``; answers land in ``FAKEWATCH_ANSWERS_BUCKET``, default the results
+container, and their ``BlobCreated`` events complete the verdicts), see
+:func:`fakewatch_azure.escalation.escalation_from_settings`.
 
 Tests and the local runner inject clients: :func:`build_runtime` takes a store or a blob
 service client and an Event Grid sink, and :func:`set_runtime` installs the result.
@@ -72,9 +77,7 @@ def build_runtime(
     configure_logging(settings.log_level)
     if store is None:
         store = BlobStore(blob_client) if blob_client is not None else store_from_settings(settings)
-    escalation = escalation_from_settings(
-        settings.escalation_endpoint, settings.escalation_timeout_s
-    )
+    escalation = escalation_from_settings(settings)
     scanner = build_scanner(load_policy(settings.policy), escalation=escalation)
     if notifier is None:
         notifier = NullNotificationSink()
@@ -88,6 +91,8 @@ def build_runtime(
         notifier=notifier,
         results_prefix=settings.results_prefix,
         quarantine_bucket=settings.quarantine_bucket,
+        answers_bucket=settings.answers_bucket,
+        release_bucket=settings.release_bucket,
     )
     log.info(
         "fakewatch worker ready",
