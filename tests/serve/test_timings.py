@@ -4,12 +4,16 @@ which the serving benchmark reads, and the thread settings behind them."""
 from __future__ import annotations
 
 import base64
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import numpy as np
 from typer.testing import CliRunner
 
+from fakewatch.models.runner import ModelRunner
 from fakewatch.testing.onnx_models import tiny_cnn_classifier, write_model
 from fakewatch_serve.app import create_app
 from fakewatch_serve.batching import BatchConfig
@@ -17,7 +21,7 @@ from fakewatch_serve.cli import app as cli
 from fakewatch_serve.engine import EngineConfig
 from fakewatch_serve.timings import PHASES
 
-from .conftest import png
+from .conftest import CountingRunner, png
 
 
 def test_readiness_reports_where_the_request_time_went(serve, cnn_manifest: Path) -> None:
@@ -61,22 +65,43 @@ def test_request_threads_follow_the_batch_size() -> None:
     assert EngineConfig(batch=BatchConfig(max_batch=40), workers=3).worker_threads() == 3
 
 
+class HeldRunner(CountingRunner):
+    """A counting runner over the real session whose first ``predict`` waits on a gate."""
+
+    def __init__(self, base: ModelRunner, gate: threading.Event) -> None:
+        super().__init__(base)
+        self.gate = gate
+        self.held = 0  # rows in the held first batch
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        if not self.calls:
+            self.held = int(batch.shape[0])
+            self.gate.wait(30)
+        return super().predict(batch)
+
+
 def test_a_large_max_batch_fills_beyond_the_old_fixed_pool(serve, counting) -> None:
-    """40 concurrent requests behind one slow batch share the next call: with a fixed pool
-    of 32 request threads no batch could exceed 31 rows."""
-    runner = counting(delay_s=0.5)
-    server, _ = serve("sagemaker", loader=lambda: runner, max_batch=40, max_wait_ms=300)
+    """40 concurrent requests behind one held batch share the next call: with a fixed pool
+    of 32 request threads at most 31 could be queued behind it."""
+    gate = threading.Event()
+    runner = HeldRunner(counting(), gate)
+    server, _ = serve("sagemaker", loader=lambda: runner, max_batch=40, max_wait_ms=0)
+    engine = server.app.state.engine
     images = [png(seed=s) for s in range(40)]
 
     def call(data: bytes) -> int:
-        with httpx.Client(base_url=server.url, timeout=30) as c:
-            return c.post(
-                "/invocations", content=data, headers={"content-type": "image/png"}
-            ).status_code
+        with httpx.Client(base_url=server.url, timeout=60) as c:
+            headers = {"content-type": "image/png"}
+            return c.post("/invocations", content=data, headers=headers).status_code
 
     with ThreadPoolExecutor(40) as pool:
-        assert set(pool.map(call, images)) == {200}
-    assert sum(runner.calls) == 40 and max(runner.calls) > 32
+        answers = pool.map(call, images)
+        deadline = time.monotonic() + 20
+        while runner.held + engine.batcher.pending < 40 and time.monotonic() < deadline:
+            time.sleep(0.02)  # every other request decoded and queued behind the held batch
+        gate.set()
+        assert set(answers) == {200}
+    assert sum(runner.calls) == 40 and runner.calls[1] == 40 - runner.held > 32
 
 
 def test_intra_op_threads_reach_the_session(tmp_path: Path) -> None:
