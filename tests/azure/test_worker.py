@@ -193,6 +193,7 @@ def test_the_worker_process_answers_jobs_and_stops_cleanly_on_sigterm(setup: Set
     assert process.returncode == 0, output
     assert "worker ready" in output and "SIGTERM: stopping after the job in hand" in output
     assert "worker stopped: 1 done, 0 dropped, 0 retry" in output
+    assert "http_logging_policy" not in output  # no log line per poll of the queue
     doc = setup.store.get_json(setup.answers, "escalations/from-process.json")
     assert doc["endpoint"] == f"azure-worker:{setup.queue.queue_name}"
     assert doc["predictions"][0]["score"] > 0.9

@@ -365,6 +365,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    if args.log_level.upper() != "DEBUG":  # the SDK logs every HTTP request at INFO
+        logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         config = worker_config(args, os.environ if env is None else env)
     except (ConfigError, ValueError) as exc:
