@@ -199,22 +199,28 @@ class RecordingMocks(pulumi.runtime.Mocks):
         _, module, kind = typ.split(":")
         sub = f"/subscriptions/{AZURE_SUBSCRIPTION}"
         rg = inputs.get("resourceGroupName", "rg")
-        name_key = next(
-            (
-                k
-                for k in inputs
-                if k.endswith("Name")
-                and k
-                not in (
-                    "resourceGroupName",
-                    "accountName",
-                    "systemTopicName",
-                    "workspaceName",
-                    "endpointName",
-                    "containerName",
-                )
-            ),
-            None,
+        own_key = f"{kind[0].lower()}{kind[1:]}Name"  # containerAppName for a ContainerApp
+        name_key = (
+            own_key
+            if inputs.get(own_key)
+            else next(
+                (
+                    k
+                    for k in inputs
+                    if k.endswith("Name")
+                    and k
+                    not in (
+                        "resourceGroupName",
+                        "accountName",
+                        "systemTopicName",
+                        "workspaceName",
+                        "endpointName",
+                        "containerName",
+                        "workloadProfileName",
+                    )
+                ),
+                None,
+            )
         )
         physical = inputs.get(name_key) if name_key else None
         physical = physical or f"{name.replace('-', '')}{_short(name)}"[:24]
