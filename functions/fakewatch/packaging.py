@@ -10,11 +10,11 @@ What a cloud's function artifact carries is decided here, the same way for every
   dependencies a distribution declares that no function ever imports (the CLI's typer and
   rich, c2pa-python's build-time downloader, ONNX Runtime's model tooling). A dependency that
   another kept distribution needs stays (Azure and GCP keep ``cryptography``: their SDKs use it);
-* **first-party packages**: the core, the cloud's own adapter and the modules of
-  ``fakewatch_serve`` the adapter imports (the escalation wire format); never the other clouds'
-  adapters, ``fakewatch_cost`` or ``fakewatch_iac``, nor the core's and adapter's command-line,
-  sample-media and test-helper modules (``CLI_AND_TEST_MODULES``), which need what a function
-  does not ship;
+* **first-party packages**: the core (minus its command-line, sample-media and test-helper
+  modules, ``CORE_NOT_AT_RUN_TIME``, which need what a function does not ship) and the modules
+  of the cloud's adapter and of ``fakewatch_serve`` (the escalation wire format) that the
+  function's entry point imports; never the other clouds' adapters, ``fakewatch_cost`` or
+  ``fakewatch_iac``, nor the adapter's CLI, local runner, emulator helpers or worker process;
 * **files nothing imports** (``NEVER_IMPORTED``), each checked: build leftovers and tooling.
 
 Bytecode is compiled with unchecked hashes (PEP 552) so it stays valid in a zip whatever the
@@ -48,15 +48,10 @@ FIRST_PARTY = (
     "fakewatch_cost",
     "fakewatch_iac",
 )
-SERVE_PACKAGE = "fakewatch_serve"  # only the modules an adapter imports ship
-# Modules (paths relative to site-packages, ``{cloud}`` filled in) that a function never runs:
-# the CLIs (typer, rich), sample media (cryptography signers) and test helpers (onnx).
-CLI_AND_TEST_MODULES = (
-    "fakewatch/cli",
-    "fakewatch/samples",
-    "fakewatch/testing",
-    "fakewatch_{cloud}/cli.py",
-)
+SERVE_PACKAGE = "fakewatch_serve"  # only the modules the function imports ship
+# Core modules a function never runs: the CLI (typer, rich), sample media (cryptography
+# signers) and test helpers (onnx).
+CORE_NOT_AT_RUN_TIME = ("fakewatch/cli", "fakewatch/samples", "fakewatch/testing")
 # distribution -> {dependency it declares: where it is used instead of at a function's run time}
 NOT_IMPORTED_AT_RUN_TIME: dict[str, dict[str, str]] = {
     "fakewatch": {
@@ -300,16 +295,23 @@ def prune_distributions(site: Path, keep: Iterable[str]) -> Pruned:
     return pruned
 
 
-def prune_first_party(site: Path, cloud: str) -> Pruned:
-    """Keep the core, ``fakewatch_<cloud>`` and the ``fakewatch_serve`` modules it imports;
-    drop the other first-party packages and the CLI/sample/test modules. RECORD follows."""
+def prune_first_party(site: Path, cloud: str, entries: Iterable[Path]) -> Pruned:
+    """Keep the core and the modules of ``fakewatch_<cloud>`` and ``fakewatch_serve`` that the
+    function's ``entries`` (its entry-point files) import; drop the other first-party packages
+    and the core's CLI/sample/test modules. RECORD follows.
+
+    The core stays whole (minus those): it loads signals and stores by name at run time. The
+    adapter and ``fakewatch_serve`` are followed by their ``import`` statements, lazy ones
+    inside functions included, so what only the CLI, the local runner, the emulator helpers or
+    a separate worker process imports does not ship.
+    """
     own = f"fakewatch_{cloud}"
     doomed = [site / p for p in FIRST_PARTY if p not in ("fakewatch", own, SERVE_PACKAGE)]
-    doomed += [site / p.format(cloud=cloud) for p in CLI_AND_TEST_MODULES]
-    serve = site / SERVE_PACKAGE
-    if serve.is_dir():
-        needed = serve_modules_needed(site, own)
-        doomed += sorted(p for p in serve.rglob("*.py") if p not in needed)
+    doomed += [site / p for p in CORE_NOT_AT_RUN_TIME]
+    needed = modules_needed(site, entries, within=(own, SERVE_PACKAGE))
+    for package in (own, SERVE_PACKAGE):
+        if (site / package).is_dir():
+            doomed += sorted(p for p in (site / package).rglob("*.py") if p not in needed)
     doomed = [p for p in doomed if p.exists()]
     pruned = Pruned(paths=[p.relative_to(site).as_posix() for p in doomed], bytes=remove(doomed))
     remove_empty_parents(site.resolve(), [p.resolve() for p in doomed])
@@ -317,11 +319,17 @@ def prune_first_party(site: Path, cloud: str) -> Pruned:
     return pruned
 
 
-def serve_modules_needed(site: Path, adapter: str) -> set[Path]:
-    """The ``fakewatch_serve`` source files the adapter's modules import, transitively (static
-    ``import`` statements, lazy ones inside functions included), with their packages."""
+def modules_needed(site: Path, entries: Iterable[Path], within: Iterable[str]) -> set[Path]:
+    """The source files in the ``within`` packages that ``entries`` import, transitively,
+    with each package's ``__init__.py``."""
+    packages = [site / name for name in within]
+    todo = list(entries)
     needed: set[Path] = set()
-    todo = sorted((site / adapter).rglob("*.py"))
+    for entry in todo:  # an entry inside a package is needed itself, with its packages
+        if entry.is_relative_to(site):
+            module = ".".join(entry.relative_to(site).with_suffix("").parts)
+            needed.update(f for f in _module_files(site, module) if f.is_relative_to(site))
+    needed = {f for f in needed if any(f.is_relative_to(package) for package in packages)}
     seen: set[Path] = set()
     while todo:
         path = todo.pop()
@@ -330,16 +338,16 @@ def serve_modules_needed(site: Path, adapter: str) -> set[Path]:
         seen.add(path)
         for module in imported_modules(path, site):
             for file in _module_files(site, module):
-                if file.is_relative_to(site / SERVE_PACKAGE):
+                if any(file.is_relative_to(package) for package in packages):
                     needed.add(file)
                     todo.append(file)
     return needed
 
 
 def imported_modules(path: Path, site: Path) -> set[str]:
-    """Dotted names ``path`` imports (``from a import b`` gives ``a`` and ``a.b``)."""
-    rel = path.relative_to(site).with_suffix("")
-    parts = list(rel.parts)
+    """Dotted names ``path`` imports (``from a import b`` gives ``a`` and ``a.b``); a file
+    outside ``site`` (an app's entry beside it) counts as a top-level module."""
+    parts = list(path.relative_to(site).with_suffix("").parts) if path.is_relative_to(site) else []
     here = parts[:-1]  # the package a relative import starts from (for __init__: itself)
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
@@ -457,9 +465,15 @@ def _strip_tool(machine: int) -> str | None:
 
 
 def trim_site(
-    site: Path, cloud: str, extra: str, *, runtime_provided: Iterable[str] = ()
+    site: Path,
+    cloud: str,
+    extra: str,
+    entries: Iterable[Path],
+    *,
+    runtime_provided: Iterable[str] = (),
 ) -> Pruned:
-    """Reduce an installed ``fakewatch[extra]`` to what ``cloud``'s function runs.
+    """Reduce an installed ``fakewatch[extra]`` to what ``cloud``'s function runs, starting
+    from its entry-point files (see :func:`prune_first_party`).
 
     ``runtime_provided`` distributions (and theirs) count as needed for the closure, so what
     they need stays; the caller decides whether to remove them afterwards.
@@ -468,7 +482,7 @@ def trim_site(
     roots: dict[str, set[str]] = {DIST_NAME: {extra}}
     roots.update({canonical(n): set() for n in runtime_provided})
     pruned = prune_distributions(site, closure(roots, graph))
-    pruned.add(prune_first_party(site, cloud))
+    pruned.add(prune_first_party(site, cloud, entries))
     pruned.add(remove_never_imported(site))
     pruned.bytes += remove_bytecode_and_stubs(site)
     return pruned

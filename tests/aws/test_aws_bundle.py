@@ -66,9 +66,12 @@ def _site(tmp_path: Path) -> Path:
         "fakewatch/cli/__init__.py": b"import typer\n",
         "fakewatch/samples/__init__.py": b"import cryptography\n",
         "fakewatch_aws/__init__.py": b"",
-        "fakewatch_aws/handler.py": b"from fakewatch_aws import escalation\n",
+        "fakewatch_aws/handler.py": b"from fakewatch_aws import escalation, runtime\n",
         "fakewatch_aws/escalation.py": b"from fakewatch_serve.wire import decode\n",
         "fakewatch_aws/cli.py": b"import typer\n",
+        "fakewatch_aws/local.py": b"from fakewatch_serve import app\n",  # local runner only
+        "fakewatch_aws/runtime.py": b"def build():\n    from . import store\n",
+        "fakewatch_aws/store.py": b"",
         "fakewatch_serve/__init__.py": b"",
         "fakewatch_serve/wire.py": b"from . import codec\n",
         "fakewatch_serve/codec.py": b"",
@@ -156,7 +159,9 @@ def test_trim_keeps_what_the_function_runs_and_nothing_else(tmp_path: Path) -> N
         and not (site / "fakewatch_aws" / "cli.py").exists()
     )
     assert not (site / "fakewatch" / "samples").exists()
-    assert (site / "fakewatch_aws" / "handler.py").exists()
+    assert not (site / "fakewatch_aws" / "local.py").exists()
+    for module in ("handler", "escalation", "runtime", "store"):  # store: a lazy import
+        assert (site / "fakewatch_aws" / f"{module}.py").exists(), module
     assert sorted(p.name for p in (site / "fakewatch_serve").iterdir()) == [
         "__init__.py",
         "codec.py",
@@ -182,9 +187,13 @@ def test_include_sdk_keeps_boto3(tmp_path: Path) -> None:
 
 def test_prune_first_party_keeps_each_cloud_its_own_adapter(tmp_path: Path) -> None:
     site = _site(tmp_path)
-    (site / "fakewatch_gcp" / "handler.py").write_text("")
-    prune_first_party(site, "gcp")
+    (site / "fakewatch_gcp" / "handler.py").write_text("from fakewatch_serve import wire\n")
+    (site / "main.py").write_text("from fakewatch_gcp.handler import handle\n")
+    prune_first_party(site, "gcp", [site / "main.py"])
     assert (site / "fakewatch_gcp" / "handler.py").exists()
+    assert (site / "fakewatch_gcp" / "__init__.py").exists()
+    assert (site / "fakewatch_serve" / "codec.py").exists()  # wire's relative import
+    assert not (site / "fakewatch_serve" / "app.py").exists()
     assert not (site / "fakewatch_aws").exists()
 
 
@@ -297,9 +306,14 @@ for top in ("fakewatch", "fakewatch_aws", "fakewatch_serve"):
         except Exception as exc:  # noqa: BLE001 - report every one
             failed[info.name] = repr(exc)
 import fakewatch_aws.handler as handler
-from fakewatch_aws.local import LocalLambdaContext
+class Context:  # what Lambda passes (the local runner's copy does not ship)
+    function_name, function_version, memory_limit_in_mb = "fakewatch-scanner", "$LATEST", 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:fakewatch-scanner"
+    aws_request_id, log_group_name, log_stream_name = "req-1", "/aws/lambda/x", "local"
+    def get_remaining_time_in_millis(self):
+        return 60_000
 event = json.loads(open(sys.argv[1]).read())
-response = handler.lambda_handler(event, LocalLambdaContext(timeout_s=60))
+response = handler.lambda_handler(event, Context())
 absent = [m for m in ("cryptography", "typer", "rich", "pydantic", "fakewatch_gcp",
                       "fakewatch_azure", "fakewatch_cost", "fakewatch_iac")
           if importlib.util.find_spec(m) is not None]
@@ -342,6 +356,8 @@ def test_bundle_carries_the_core_its_adapter_and_nothing_else(built: tuple[Path,
     assert (folder / "fakewatch_serve" / "wire.py").exists()
     assert not (folder / "fakewatch_serve" / "app.py").exists()
     assert not (folder / "fakewatch" / "cli").exists()
+    for helper in ("cli.py", "local.py", "emulator.py", "backfill.py", "bundle.py"):
+        assert not (folder / "fakewatch_aws" / helper).exists(), helper
     assert list(folder.glob("fakewatch_aws/__pycache__/handler.cpython-311.pyc"))
     report = json.loads((folder.parent / "bundle.json").read_text())
     assert report["unzipped_bytes"] == packaging.size(folder)

@@ -47,14 +47,25 @@ for top in ("fakewatch", "fakewatch_azure", "fakewatch_serve"):
             importlib.import_module(info.name)
         except Exception as exc:  # report every one
             failed[info.name] = repr(exc)
+import types
 import function_app
-from fakewatch_azure.local import deliver, registered_function
-function = registered_function(function_app.app, "scan_blob")
-delivery = deliver(function, json.loads(open(sys.argv[1]).read()))
+from azure.functions import meta
+from azure.functions.eventgrid import EventGridEventInConverter
+(function,) = [f.get_user_function() for f in function_app.app.get_functions()
+               if f.get_function_name() == "scan_blob"]
+payload = open(sys.argv[1]).read()  # decoded by the worker's own converter, as the host does
+event = EventGridEventInConverter.decode(meta.Datum(payload, "json"), trigger_metadata=None)
+trace = types.SimpleNamespace(trace_parent="00-" + "1" * 32 + "-" + "2" * 16 + "-01")
+context = types.SimpleNamespace(invocation_id="inv-1", trace_context=trace)
+try:
+    function(event=event, context=context)
+    status, error = 200, None
+except Exception as exc:  # the host answers 500: Event Grid retries
+    status, error = 500, repr(exc)
 importable = [m for m in ("typer", "rich", "pydantic", "fakewatch_aws", "fakewatch_gcp",
                           "fakewatch_cost", "fakewatch_iac") if importlib.util.find_spec(m)]
-print(json.dumps({"failed_imports": failed, "status": delivery.status,
-                  "outcome": delivery.outcome, "importable": importable}, default=str))
+print(json.dumps({"failed_imports": failed, "status": status, "error": error,
+                  "importable": importable}))
 """
 
 
@@ -75,8 +86,10 @@ def test_bundle_carries_the_core_its_adapter_and_nothing_else(built: tuple[Path,
     assert "cryptography" in names  # azure-identity and azure-storage-blob use it
     assert not names & {*OTHER_PACKAGES, "typer", "rich", "pygments", "pydantic", "bin"}
     assert (site / "fakewatch_serve" / "wire.py").exists()
-    assert not (site / "fakewatch_serve" / "engine.py").exists()  # the Azure client never uses it
+    assert not (site / "fakewatch_serve" / "engine.py").exists()  # the worker's, not the function's
     assert not (site / "fakewatch" / "cli").exists()
+    for helper in ("cli.py", "local.py", "emulator.py", "worker.py"):
+        assert not (site / "fakewatch_azure" / helper).exists(), helper
     assert list(folder.glob("__pycache__/function_app.cpython-311.pyc"))
     requirements = (folder / "requirements.txt").read_text()
     assert "typer" not in requirements and "rich" not in requirements

@@ -64,7 +64,8 @@ def test_bundle_is_the_deployable_source_folder(tmp_path: Path) -> None:
     assert bundle.packages == ["fakewatch", "fakewatch_gcp", "fakewatch_serve"]
     assert "def scan_object" in (folder / "main.py").read_text()
     assert (folder / "fakewatch_gcp" / "store.py").exists()
-    assert not (folder / "fakewatch_gcp" / "cli.py").exists()
+    for helper in ("cli.py", "local.py", "emulator.py", "backfill.py"):
+        assert not (folder / "fakewatch_gcp" / helper).exists(), helper
     assert not (folder / "fakewatch" / "cli").exists()
     assert (folder / "fakewatch" / "schemas" / "verdict.schema.json").exists()
     assert sorted(p.name for p in (folder / "fakewatch_serve").glob("*.py")) == [

@@ -7,9 +7,10 @@ architecture of the Lambda Python 3.11 runtime (Amazon Linux 2023, glibc 2.34):
    --python-version 3.11 --only-binary :all: "fakewatch[aws] @ <wheel>"`` — binary wheels
    only, for Linux, whatever machine builds it; copies, never hard links into uv's cache, since
    step 2 edits files;
-2. keep only what the function runs (:func:`fakewatch.packaging.trim_site`): the core, this
-   adapter, the ``fakewatch_serve`` modules it imports and the dependency closure of the core
-   and the ``aws`` extra — no other cloud's adapter, no ``fakewatch_cost``/``fakewatch_iac``,
+2. keep only what the function runs (:func:`fakewatch.packaging.trim_site`): the core, the
+   modules of this adapter and of ``fakewatch_serve`` that the handler imports (not the CLI,
+   local runner, emulator or backfill helpers) and the dependency closure of the core and
+   the ``aws`` extra — no other cloud's adapter, no ``fakewatch_cost``/``fakewatch_iac``,
    no CLI (typer, rich, pygments, pydantic), no ``cryptography`` (only sample media signs
    with it); then remove what the runtime provides (boto3, botocore, s3transfer;
    ``--include-sdk`` keeps them, for a runtime whose botocore is too old for conditional
@@ -127,7 +128,8 @@ def install(wheel: Path, target: Path, arch: str) -> None:
 
 def trim(target: Path, include_sdk: bool = False) -> packaging.Pruned:
     """Keep what the function runs; remove what Lambda provides and what never runs."""
-    pruned = packaging.trim_site(target, CLOUD, EXTRA, runtime_provided=RUNTIME_PROVIDED)
+    entry = target.joinpath(*HANDLER.split(".")[:-1]).with_suffix(".py")
+    pruned = packaging.trim_site(target, CLOUD, EXTRA, [entry], runtime_provided=RUNTIME_PROVIDED)
     if not include_sdk:
         for name in RUNTIME_PROVIDED:
             freed = remove_distribution(target, name)

@@ -14,12 +14,14 @@ The packages are installed here, for the Functions platform (``uv pip install --
 --python-platform x86_64-manylinux_2_28 --python-version 3.11 --only-binary :all:``), so the
 zip deploys as it is — ``az functionapp deployment source config-zip`` or a Flex Consumption
 one-deploy — with no remote build. Then only what the function runs is kept
-(:func:`fakewatch.packaging.trim_site`): the core, this adapter, the ``fakewatch_serve``
-modules it imports and the dependency closure of the core and the ``azure`` extra — no other
-cloud's adapter, no ``fakewatch_cost``/``fakewatch_iac``, no CLI (typer, rich, pygments,
-pydantic); ``cryptography`` stays, the Azure SDK uses it. Also left out: type stubs, packaged
-test suites, tooling (``NEVER_IMPORTED``) and debug sections of extension modules. Nothing the
-Functions Python worker itself provides is assumed, so ``azure-functions`` ships too
+(:func:`fakewatch.packaging.trim_site`): the core, the modules of this adapter and of
+``fakewatch_serve`` that ``function_app.py`` imports (not the CLI, local runner, emulator,
+backfill or the GPU queue worker) and the dependency closure of the core and the ``azure``
+extra — no other cloud's adapter, no ``fakewatch_cost``/``fakewatch_iac``, no CLI (typer,
+rich, pygments, pydantic); ``cryptography`` stays, the Azure SDK uses it. Also left out:
+type stubs, packaged test suites, tooling (``NEVER_IMPORTED``) and debug sections of
+extension modules. Nothing the Functions Python worker itself provides is assumed, so
+``azure-functions`` ships too
 (Microsoft asks for it in requirements.txt).
 
 The packages ship compiled, to unchecked-hash bytecode (PEP 552): a package mounted
@@ -92,9 +94,9 @@ def install(site: Path, wheel: Path, requirements: list[str]) -> None:
     subprocess.run(cmd, check=True, capture_output=True)
 
 
-def prune(site: Path) -> packaging.Pruned:
-    """Keep what the function runs; remove what never runs on the platform."""
-    pruned = packaging.trim_site(site, CLOUD, EXTRA)
+def prune(site: Path, entry: Path) -> packaging.Pruned:
+    """Keep what the function (``entry``: function_app.py) runs; remove what never runs."""
+    pruned = packaging.trim_site(site, CLOUD, EXTRA, [entry])
     pruned.bytes += _prune_tests_and_stubs(site) + packaging.strip_debug(site)
     return pruned
 
@@ -134,7 +136,7 @@ def build(out: Path, *, wheel: Path | None = None) -> Bundle:
         lines = [f"{DIST_NAME}=={metadata.version(DIST_NAME)}", *requirements]
         (out / "requirements.txt").write_text(header + "\n".join(lines) + "\n")
         install(out / SITE, built, requirements)
-    pruned = prune(out / SITE)
+    pruned = prune(out / SITE, out / "function_app.py")
     bytecode = packaging.compile_bytecode(out, PYTHON)
     archive = archive_path(out)
     zip_folder(out, archive)

@@ -5,8 +5,8 @@
     dist/gcp/
       main.py                          the entry (scan_object), copied from providers/gcp/
       fakewatch/                       the core, from the project wheel
-      fakewatch_gcp/                   this adapter
-      fakewatch_serve/                 only the modules the adapter imports (the wire format)
+      fakewatch_gcp/                   the adapter's modules main.py imports
+      fakewatch_serve/                 only the modules main.py imports (the wire format)
       requirements.txt                 every third-party runtime dependency, pinned
       .gcloudignore
     dist/gcp.zip                       the same folder zipped (gcloud --source, Pulumi)
@@ -86,7 +86,7 @@ def write_folder(out: Path, wheel: Path) -> list[str]:
     out.mkdir(parents=True)
     shutil.copy2(entry_source(), out / "main.py")
     extract_packages(wheel, out)
-    packaging.prune_first_party(out, CLOUD)
+    packaging.prune_first_party(out, CLOUD, [out / "main.py"])
     packaging.compile_bytecode(out, PYTHON)
     lines = runtime_requirements()
     header = (
