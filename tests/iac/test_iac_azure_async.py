@@ -269,6 +269,11 @@ WEAKENED: dict[str, tuple[str, str, Callable[[Stack], Stack]]] = {
         "the GPU worker holds role",
         lambda s: _scope(s, "worker-jobs", rules.data_account_id(s)),
     ),
+    "keda cannot read the length": (
+        "gpu-async",
+        "the GPU worker lacks role",
+        _drop("worker-queue-length"),
+    ),
     "worker reads anywhere": (
         "gpu-async",
         "may read outside the input container",
@@ -364,6 +369,8 @@ def test_worker_runs_the_serving_image_on_a_serverless_gpu(stack: Stack) -> None
     container = w.get("template", "containers")[0]
     assert container["image"] == IMAGE
     assert container["command"] == ["python", "-m", "fakewatch_azure.worker"]
+    assert container["args"] == ["--visibility-timeout", "600", "--max-attempts", "5"]
+    assert w.get("template", "terminationGracePeriodSeconds") == 600
     assert container["resources"] == {"cpu": 8.0, "memory": "56Gi"}
     environment = stack.one(rules.ENVIRONMENT)
     assert w.inputs["managedEnvironmentId"] == environment.id
@@ -378,18 +385,22 @@ def test_worker_runs_the_serving_image_on_a_serverless_gpu(stack: Stack) -> None
     assert environment.inputs["appLogsConfiguration"] == {"destination": "azure-monitor"}
 
 
-def test_worker_environment_parses_as_the_serving_config(stack: Stack) -> None:
-    from fakewatch_serve.config import ServeConfig
+def test_worker_command_and_environment_parse_as_the_real_workers(stack: Stack) -> None:
+    """The args and env the stack gives the container, through fakewatch_azure.worker's own
+    argument parser and configuration (the one that refuses to start on a bad setting)."""
+    from fakewatch_azure.worker import parser, worker_config
 
+    container = worker(stack).get("template", "containers")[0]
     env = rules.worker_settings(stack)
-    served = ServeConfig.build(env["FAKEWATCH_SERVE_CONTRACT"], env=env)
+    config = worker_config(parser().parse_args(container["args"]), env)
+    assert config.queue == rules.app_settings(stack)["FAKEWATCH_ESCALATION_QUEUE"]
+    assert (config.visibility_timeout_s, config.max_attempts) == (600, 5)
+    assert config.connection_string is None  # the managed identity, no key
+    served = config.serve
     assert served.contract.name == "azureml" and served.mode == "async"
     assert served.answer_prefixes == ("az://answers/escalations/",)
     assert served.engine.uri_prefixes == ("az://input/",)
     assert served.engine.manifest == "az://models/heavy/v2/manifest.json"
-    assert (
-        env["FAKEWATCH_ESCALATION_QUEUE"] == rules.app_settings(stack)["FAKEWATCH_ESCALATION_QUEUE"]
-    )
     assert (
         env["FAKEWATCH_AZURE_ACCOUNT_URL"]
         == rules.app_settings(stack)["FAKEWATCH_AZURE_ACCOUNT_URL"]
@@ -409,6 +420,7 @@ def test_worker_roles_are_exactly_queue_input_answers_model_registry(stack: Stac
     containers = f"{data}/blobServices/default/containers"
     assert held == {
         (stack.one(rules.QUEUE).id, azure_roles.STORAGE_QUEUE_DATA_MESSAGE_PROCESSOR),
+        (stack.one(rules.QUEUE).id, azure_roles.STORAGE_QUEUE_DATA_READER),  # KEDA's length
         (f"{containers}/input", azure_roles.STORAGE_BLOB_DATA_READER),
         (f"{containers}/answers", azure_roles.STORAGE_BLOB_DATA_CONTRIBUTOR),
         (f"{containers}/models", azure_roles.STORAGE_BLOB_DATA_READER),
@@ -420,8 +432,16 @@ def test_worker_roles_are_exactly_queue_input_answers_model_registry(stack: Stac
 
 
 # -- the function's side --------------------------------------------------------------------------
-def test_function_settings_with_the_runtimes_own_parser(stack: Stack) -> None:
+class NoNetwork:
+    """A credential that must never be asked for a token: building the client is offline."""
+
+    def get_token(self, *scopes: str, **kwargs: object) -> None:
+        raise AssertionError("the stack's settings were used to call Azure")
+
+
+def test_function_settings_build_the_runtimes_queued_escalation(stack: Stack) -> None:
     from fakewatch.settings import Settings
+    from fakewatch_azure.escalation import escalation_from_settings
 
     settings = Settings.from_env(rules.app_settings(stack))
     account = rules.data_account(stack).out("name")
@@ -431,6 +451,10 @@ def test_function_settings_with_the_runtimes_own_parser(stack: Stack) -> None:
     )
     assert settings.answers_bucket == "answers"
     assert settings.escalation_endpoint is None  # no Azure ML endpoint in async mode
+    client = escalation_from_settings(settings, credential=NoNetwork())
+    queued = client.client  # ResilientEscalation around QueuedEscalation
+    assert queued.queue.queue_name == "fakewatch-dev-jobs"
+    assert queued.answers_uri == "az://answers/escalations/"
 
 
 def test_function_sends_jobs_to_that_queue_and_reads_answers_only(stack: Stack) -> None:
@@ -454,6 +478,8 @@ def test_answers_reach_the_same_function_with_dead_lettering(stack: Stack) -> No
     assert answers.get("filter") == {
         "includedEventTypes": ["Microsoft.Storage.BlobCreated"],
         "subjectBeginsWith": "/blobServices/default/containers/answers/blobs/escalations/",
+        "subjectEndsWith": ".json",
+        "isSubjectCaseSensitive": False,
     }
     for key in ("destination", "retryPolicy", "deadLetterWithResourceIdentity"):
         assert answers.inputs[key] == scan.inputs[key]

@@ -68,12 +68,19 @@ class BlobCreatedSubscription(pulumi.ComponentResource):
         part: str = "subscription",
         container: str | None = None,
         prefix: str = "",
+        suffix: str | None = None,
     ) -> eventgrid.SystemTopicEventSubscription:
         """Create a subscription once the topic may write dead letters (role assigned): blobs
-        created in ``container`` (the input container by default) under ``prefix``."""
+        created in ``container`` (the input container by default) under ``prefix``, ending in
+        ``suffix`` when given."""
         name, account_id, input_container, dead_letter, function_id = self._args
         container = container or input_container
         subject = f"/blobServices/default/containers/{container}/blobs/{prefix}"
+        filters = eventgrid.EventSubscriptionFilterArgs(
+            included_event_types=["Microsoft.Storage.BlobCreated"],
+            subject_begins_with=subject,
+            subject_ends_with=suffix,
+        )
         return eventgrid.SystemTopicEventSubscription(
             f"{name}-{part}",
             resource_group_name=self.topic_group,
@@ -84,10 +91,7 @@ class BlobCreatedSubscription(pulumi.ComponentResource):
                 "max_events_per_batch": 1,
                 "preferred_batch_size_in_kilobytes": 64,
             },
-            filter={
-                "included_event_types": ["Microsoft.Storage.BlobCreated"],
-                "subject_begins_with": subject,
-            },
+            filter=filters,
             event_delivery_schema="EventGridSchema",
             retry_policy={
                 "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS,

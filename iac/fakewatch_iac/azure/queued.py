@@ -11,7 +11,8 @@ Azure ML has no asynchronous online endpoint, so the scale-to-zero mode is built
   ``Consumption-GPU-NC24-A100``), without ingress, 0 to ``gpu.maxInstances`` replicas. A KEDA
   ``azure-queue`` rule, authenticated as the worker's managed identity, adds a replica per
   ``gpu.targetBacklogPerInstance`` queued jobs and removes them all when the queue is empty;
-- the **worker's identity** (user-assigned): Storage Queue Data Message Processor on the queue,
+- the **worker's identity** (user-assigned): Storage Queue Data Message Processor on the queue
+  (receive, delete) and Storage Queue Data Reader there (KEDA reads the queue's length with it),
   Storage Blob Data Reader on the input container, Storage Blob Data Contributor on the answers
   container, Reader on its model container (``gpu.modelDataUrl``), AcrPull on the registry the
   image comes from; nothing else. The worker answers into ``<answers>/escalations/``, where a
@@ -36,6 +37,11 @@ from fakewatch_iac.limits import ACA_GPU_PROFILES
 from fakewatch_iac.naming import physical
 
 WORKER_COMMAND = ("python", "-m", "fakewatch_azure.worker")
+# A message stays hidden this long once received; the slowest job must fit in it, and a
+# stopping replica gets as long to finish the job in hand (Container Apps allows up to 600 s).
+JOB_TIMEOUT_S = 600
+MAX_ATTEMPTS = 5  # deliveries before the worker answers a job with the error and deletes it
+WORKER_ARGS = ("--visibility-timeout", str(JOB_TIMEOUT_S), "--max-attempts", str(MAX_ATTEMPTS))
 SERVE_CONTRACT = "azureml"
 GPU_PROFILE = "gpu"  # the workload profile's name inside the environment
 POLLING_INTERVAL_S = 30
@@ -103,6 +109,12 @@ class QueuedEscalation(pulumi.ComponentResource):
                 f"{self.label}-worker-jobs",
                 self.queue.id,
                 roles.STORAGE_QUEUE_DATA_MESSAGE_PROCESSOR,
+                me,
+            ),
+            assign(
+                f"{self.label}-worker-queue-length",
+                self.queue.id,
+                roles.STORAGE_QUEUE_DATA_READER,
                 me,
             ),
             assign(
@@ -201,6 +213,7 @@ class QueuedEscalation(pulumi.ComponentResource):
                         name="worker",
                         image=gpu.image_uri,
                         command=list(WORKER_COMMAND),
+                        args=list(WORKER_ARGS),
                         env=[
                             app.EnvironmentVarArgs(name=k, value=v)
                             for k, v in sorted(environment.items())
@@ -208,6 +221,7 @@ class QueuedEscalation(pulumi.ComponentResource):
                         resources=app.ContainerResourcesArgs(cpu=cpu, memory=memory),
                     )
                 ],
+                termination_grace_period_seconds=JOB_TIMEOUT_S,
                 scale=app.ScaleArgs(
                     min_replicas=0,
                     max_replicas=gpu.max_instances,

@@ -159,6 +159,7 @@ class AzureScanner(pulumi.ComponentResource):
                 part="answers",
                 container=self.names.answers,
                 prefix=envvars.ANSWER_PREFIX,
+                suffix=".json",
             )
             watched.append(self.answers_subscription.name)
         self._read_gating(name)

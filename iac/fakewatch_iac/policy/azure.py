@@ -393,6 +393,7 @@ def _worker_roles(stack: Stack, worker: Resource, queue: Resource | None) -> Ite
     inp, answers = input_container(stack), settings.get("FAKEWATCH_ANSWERS_BUCKET")
     wanted = {
         (str(queue.id) if queue else "", roles.STORAGE_QUEUE_DATA_MESSAGE_PROCESSOR),
+        (str(queue.id) if queue else "", roles.STORAGE_QUEUE_DATA_READER),
         (f"{data_id}/blobServices/default/containers/{inp}", roles.STORAGE_BLOB_DATA_READER),
         (
             f"{data_id}/blobServices/default/containers/{answers}",
