@@ -97,6 +97,10 @@ NEVER_IMPORTED = (
     "numpy/_core/tests",
     "numpy/conftest.py",
     "bin",  # console scripts: nothing runs them in a function
+    # where this build installed from (a temporary wheel path) and uv's cache bookkeeping (a
+    # timestamp): neither is read at run time, and both made every build's zip differ
+    "*.dist-info/direct_url.json",
+    "*.dist-info/uv_cache.json",
 )
 ELF_MAGIC = b"\x7fELF"
 _EXTRA_MARKER = re.compile(r"""extra\s*==\s*['"]([^'"]+)['"]""")
@@ -315,7 +319,7 @@ def prune_first_party(site: Path, cloud: str, entries: Iterable[Path]) -> Pruned
     doomed = [p for p in doomed if p.exists()]
     pruned = Pruned(paths=[p.relative_to(site).as_posix() for p in doomed], bytes=remove(doomed))
     remove_empty_parents(site.resolve(), [p.resolve() for p in doomed])
-    _rewrite_record(site, DIST_NAME)
+    rewrite_records(site)
     return pruned
 
 
@@ -374,11 +378,11 @@ def _module_files(site: Path, module: str) -> list[Path]:
     return files
 
 
-def _rewrite_record(site: Path, name: str) -> None:
+def rewrite_records(site: Path) -> None:
     """Drop RECORD rows whose files were pruned, so the metadata tells the truth."""
-    for dist, info in _dist_infos(site):
+    for _, info in _dist_infos(site):
         record = info / "RECORD"
-        if dist != canonical(name) or not record.is_file():
+        if not record.is_file():
             continue
         rows = record.read_text().splitlines()
         kept = [r for r in rows if r and (site / r.split(",")[0]).exists()]
@@ -485,6 +489,7 @@ def trim_site(
     pruned.add(prune_first_party(site, cloud, entries))
     pruned.add(remove_never_imported(site))
     pruned.bytes += remove_bytecode_and_stubs(site)
+    rewrite_records(site)
     return pruned
 
 

@@ -111,6 +111,9 @@ def _site(tmp_path: Path) -> Path:
     _dist(site, "aws-xray-sdk", {"aws_xray_sdk/__init__.py": b""}, ("wrapt",))
     _dist(site, "wrapt", {"wrapt/__init__.py": b"", "wrapt/__init__.pyi": b""})
     _dist(site, "pydantic", {"pydantic/__init__.py": b""})
+    info = next(site.glob("fakewatch-*.dist-info"))
+    (info / "direct_url.json").write_text('{"url": "file:///tmp/fakewatch-wheel-x1y2/w.whl"}')
+    (info / "uv_cache.json").write_text('{"timestamp": {"nanos_since_epoch": 51309580}}')
     (site / "fakewatch" / "__pycache__").mkdir()
     (site / "fakewatch" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"pyc")
     (site / "c2pa" / "libs").mkdir(parents=True)
@@ -173,6 +176,9 @@ def test_trim_keeps_what_the_function_runs_and_nothing_else(tmp_path: Path) -> N
     assert not (site / "fakewatch" / "__pycache__").exists()
     assert not (site / "wrapt" / "__init__.pyi").exists()
     assert not (site / "numpy" / "_core" / "tests").exists()
+    assert "tests/test_x.py" not in next(site.glob("numpy-*.dist-info/RECORD")).read_text()
+    assert not list(site.glob("*.dist-info/direct_url.json"))  # a temporary path, per build
+    assert not list(site.glob("*.dist-info/uv_cache.json"))  # a timestamp, per build
     assert not (site / "c2pa" / "build.py").exists()
     assert not (site / "c2pa" / "libs" / "libc2pa_c.rlib").exists()
     assert (site / "c2pa" / "libs" / "libc2pa_c.so").exists()
@@ -347,6 +353,7 @@ def _runtime_sdk(tmp: Path) -> Path:
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.xdist_group("aws-bundle")  # one worker builds the bundle once for both
 def test_bundle_carries_the_core_its_adapter_and_nothing_else(built: tuple[Path, Path]) -> None:
     folder, _ = built
     names = {p.name for p in folder.iterdir()}
@@ -366,6 +373,7 @@ def test_bundle_carries_the_core_its_adapter_and_nothing_else(built: tuple[Path,
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.xdist_group("aws-bundle")  # one worker builds the bundle once for both
 def test_function_runs_from_the_extracted_zip_and_scans_an_s3_event(
     built: tuple[Path, Path], moto_endpoint: str, tmp_path: Path
 ) -> None:

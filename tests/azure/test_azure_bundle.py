@@ -33,7 +33,8 @@ from fakewatch_azure.store import BlobStore
 
 from .topic import TopicRecorder
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# one xdist worker builds the bundle once for both tests (make test: --dist loadgroup)
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("azure-bundle")]
 
 OTHER_PACKAGES = ("fakewatch_aws", "fakewatch_gcp", "fakewatch_cost", "fakewatch_iac")
 

@@ -101,6 +101,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Bundle
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.xdist_group("gcp-bundle")  # one worker installs the bundle once for both
 def test_what_the_image_installs_leaves_out_the_cli_and_other_clouds(
     installed: tuple[Bundle, Path],
 ) -> None:
@@ -114,6 +115,7 @@ def test_what_the_image_installs_leaves_out_the_cli_and_other_clouds(
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.xdist_group("gcp-bundle")  # one worker installs the bundle once for both
 def test_function_runs_from_the_bundle_and_scans_an_object(
     installed: tuple[Bundle, Path], gcs_endpoint: str, tmp_path: Path
 ) -> None:
